@@ -1,0 +1,124 @@
+"""pytest front end of the hidden graders: ``pytest autograde --submission PATH``.
+
+Each notebook of the submission is executed once, in its own kernel; every check is one
+test whose JUnit entry carries its points. A wrong answer is a failed test but not a
+failed run: the exit status is non-zero only when grading itself broke.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+RESULTS = "grading-results"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gdgrade", "grading a submission of gd_applications")
+    group.addoption("--submission", help="a submitted notebook (.ipynb) or a folder of notebooks")
+    group.addoption("--results-dir", default=RESULTS,
+                    help="folder for summary.json and junit.xml (default: %(default)s)")
+    group.addoption("--student", default=None, help="name in the summary (default: the file's name)")
+    group.addoption("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
+    group.addoption("--notebook-timeout", type=int, default=900,
+                    help="seconds per notebook (default 900)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.gd_grading_broke = False
+    if config.getoption("--submission") and not config.option.xmlpath:
+        config.option.xmlpath = str(Path(config.getoption("--results-dir")) / "junit.xml")
+
+
+def pytest_collection_modifyitems(config, items):
+    sub = config.getoption("--submission")
+    if not sub:
+        skip = pytest.mark.skip(reason="no submission: pass --submission PATH.ipynb or a folder")
+        for item in items:
+            item.add_marker(skip)
+        return
+    from autograde.submission import notebooks_of
+
+    try:
+        config.gd_notebooks = notebooks_of(Path(sub))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    keep = [i for i in items if i.callspec.params["check"].notebook in config.gd_notebooks]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
+
+
+class Grades:
+    """Grades each notebook on first use and keeps the result for the whole session."""
+
+    def __init__(self, config):
+        self.config = config
+        self.graded = {}
+
+    def notebook(self, stem: str):
+        if stem not in self.graded:
+            from autograde.runner import grade_notebook
+
+            self.graded[stem] = grade_notebook(
+                self.config.gd_notebooks[stem], stem,
+                cell_timeout=self.config.getoption("--cell-timeout"),
+                notebook_timeout=self.config.getoption("--notebook-timeout"))
+        return self.graded[stem]
+
+
+@pytest.fixture(scope="session")
+def grades(request) -> Grades:
+    request.config.gd_grades = Grades(request.config)
+    return request.config.gd_grades
+
+
+@pytest.fixture
+def result(request, grades):
+    """The result of the check this test stands for (setup errors mean grading broke)."""
+    check = request.node.callspec.params["check"]
+    res = next(r for r in grades.notebook(check.notebook).results if r.check is check)
+    # JUnit <property> entries (written for every junit_family)
+    request.node.user_properties += [("grade_id", check.grade_id), ("points", res.points),
+                                     ("max_points", check.points)]
+    return res
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and rep.when != "call":
+        item.config.gd_grading_broke = True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    grades = getattr(config, "gd_grades", None)
+    if grades is None or not grades.graded:
+        return
+    from autograde.summary import summary, write_summary
+
+    sub = Path(config.getoption("--submission"))
+    student = config.getoption("--student") or sub.stem
+    data = summary(student, [grades.graded[s] for s in grades.graded])
+    write_summary(Path(config.getoption("--results-dir")) / "summary.json", data)
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and not config.gd_grading_broke:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    grades = getattr(config, "gd_grades", None)
+    if grades is None:
+        return
+    tr = terminalreporter
+    tr.section("points")
+    total = maximum = 0
+    for g in grades.graded.values():
+        for r in g.results:
+            total, maximum = total + r.points, maximum + r.check.points
+            tr.write_line(f"{r.points:>3} / {r.check.points:<3} {r.check.grade_id}")
+        if g.problem:
+            tr.write_line(f"    {g.notebook}: {g.problem}")
+    tr.write_line(f"total {total} / {maximum}")

@@ -1,0 +1,83 @@
+"""The nbgrader side of a course folder: release, submissions, autograde, gradebook.
+
+A course folder holds ``nbgrader_config.py``, ``source/`` and, once used, ``release/``,
+``submitted/``, ``autograded/`` and ``gradebook.db``. The repository itself is one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograde.registry import ASSIGNMENT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader command exited non-zero; the message holds the end of its log."""
+
+
+def make_course(dest: Path) -> Path:
+    """A fresh course folder at ``dest`` with this repository's configuration and sources."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source", dest / "source", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"))
+    return dest
+
+
+def nbgrader(course: Path, *args: str, timeout: float = 3600) -> str:
+    """Run ``nbgrader ARGS`` in ``course``; returns its log, raises NbgraderFailed on failure."""
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise NbgraderFailed(f"nbgrader {' '.join(args)} failed in {course} "
+                             f"(exit {proc.returncode}):\n{log[-3000:]}")
+    return log
+
+
+def generate_release(course: Path) -> Path:
+    """``nbgrader generate_assignment``: writes ``release/<assignment>`` from ``source/``."""
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    return course / "release" / ASSIGNMENT
+
+
+def submit(course: Path, student: str, notebooks: dict[str, Path]) -> Path:
+    """Place a student's notebooks in ``submitted/<student>/<assignment>/`` as ``<stem>.ipynb``."""
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, path in notebooks.items():
+        shutil.copy2(path, folder / f"{stem}.ipynb")
+    return folder
+
+
+def autograde(course: Path, student: str | None = None) -> str:
+    """``nbgrader autograde`` every submission (or one student's), re-grading from scratch."""
+    extra = ["--student", student] if student else []
+    return nbgrader(course, "autograde", ASSIGNMENT, "--force", *extra)
+
+
+def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:
+    """Points per student and grade_id, read from the course's SQLite gradebook."""
+    from nbgrader.api import Gradebook
+
+    out: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            try:
+                sub = gb.find_submission(ASSIGNMENT, student.id)
+            except Exception:  # noqa: BLE001 - a student without a submission has no row
+                continue
+            scores = {}
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    scores[grade.name] = float(grade.score)
+            out[student.id] = scores
+    return out

@@ -1,0 +1,45 @@
+"""Code that runs inside the student's kernel when the pytest graders grade a notebook.
+
+The runner replaces each test cell by a call to ``report``; ``report`` runs the check
+and publishes its outcome as display data of a private MIME type, tagged with a nonce
+that the student's code cannot know in advance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import traceback
+
+MIME = "application/vnd.gdgrade.result+json"
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError) and str(exc):
+        return str(exc)
+    # an error inside the student's code: show where it happened, briefly
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = next((f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(tb)
+                  if "ipykernel" in f.filename or f.filename.startswith("<")), "")
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} (raised at {where})" if where else text
+
+
+def report(grade_id: str, ns: dict, nonce: str) -> None:
+    """Run check ``grade_id`` on namespace ``ns`` and publish ``{passed, message, seconds}``."""
+    from IPython.display import display
+
+    from autograde.registry import run_check
+
+    start = time.perf_counter()
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            run_check(grade_id, ns)
+        passed, message = True, ""
+    except Exception as exc:  # noqa: BLE001 - any failure of student code is a result
+        passed, message = False, _message(exc)
+    result = {"grade_id": grade_id, "passed": passed, "message": message,
+              "seconds": round(time.perf_counter() - start, 3), "nonce": nonce}
+    display({MIME: result, "text/plain": f"{grade_id}: {'passed' if passed else 'failed'}"}, raw=True)

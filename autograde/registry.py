@@ -1,0 +1,95 @@
+"""Every graded check of the assignment: grade_id, points, and the functions that decide it.
+
+This is the one source of truth. A notebook's test cell runs the ``visible`` functions
+itself and, in its hidden region, calls ``run_hidden(grade_id, globals())``; the pytest
+graders call ``run_check`` with the same grade_id, which runs visible and hidden parts in
+the same order. ``tests/test_registry.py`` proves the notebooks' test cells match this table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from autograde import linear_system as ls
+from gdkit.checks import linear_system as ls_visible
+from gdkit.checks._common import CheckFailed, say
+from gdkit.seeding import quiet_tensorflow, seed_everything
+
+ASSIGNMENT = "gd_applications"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded behaviour.
+
+    needs: names the check reads from the student's namespace, passed in this order.
+    visible / hidden: functions called as ``f(*needed)`` / ``f(*needed, seed=seed)``.
+    """
+
+    grade_id: str
+    notebook: str
+    points: int
+    needs: tuple[str, ...]
+    visible: tuple[Callable, ...]
+    hidden: tuple[Callable, ...]
+    description: str
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("linear_system_loss_value", "01_linear_system", 2, ("linear_system_loss",),
+          (ls_visible.check_loss_known_points,), (ls.loss_matches_reference,),
+          "The loss is the sum of squared residuals, at known points and on new systems."),
+    Check("gradient_step_matches_reference", "01_linear_system", 2, ("gradient_step",),
+          (ls_visible.check_step_lowers_loss,), (ls.step_matches_reference,),
+          "One step lowers the loss and equals a reference SGD and Adam step."),
+    Check("early_stopping_rule", "01_linear_system", 1, ("should_stop",),
+          (ls_visible.check_stop_rule_examples,), (ls.stop_rule_cases,),
+          "The stopping rule |Δloss| < tol on hand-made pairs of losses."),
+    Check("linear_systems_converge", "01_linear_system", 3,
+          ("linear_system_loss", "gradient_step"), (), (ls.systems_converge,),
+          "The loss and step solve the lesson's three systems and unseen ones from random starts."),
+    Check("early_stopping_in_loop", "01_linear_system", 2, ("should_stop",),
+          (), (ls.early_stopping_in_loop,),
+          "Inside the loop the rule stops well before the epoch limit, near the solution."),
+)
+
+BY_ID = {c.grade_id: c for c in CHECKS}
+NOTEBOOKS = tuple(dict.fromkeys(c.notebook for c in CHECKS))
+
+
+def grading_seed() -> int:
+    """The seed of every hidden check: 0 unless ``GDGRADE_SEED`` says otherwise."""
+    return int(os.environ.get("GDGRADE_SEED", "0"))
+
+
+def _needed(check: Check, ns: dict) -> list:
+    missing = [n for n in check.needs if n not in ns]
+    if missing:
+        names = ", ".join(f"`{n}`" for n in missing)
+        raise CheckFailed(say(f"找不到 {names}:是否改了名字,或沒有執行定義它的儲存格?",
+                              f"{names} is not defined: was it renamed, or was the cell that "
+                              "defines it not run?"))
+    return [ns[n] for n in check.needs]
+
+
+def run_hidden(grade_id: str, ns: dict) -> None:
+    """Run the hidden part of one check against the student's namespace ``ns``."""
+    check = BY_ID[grade_id]
+    quiet_tensorflow()
+    args = _needed(check, ns)
+    seed = grading_seed()
+    for fn in check.hidden:
+        seed_everything(seed)
+        fn(*args, seed=seed)
+
+
+def run_check(grade_id: str, ns: dict) -> None:
+    """Run the visible and then the hidden part of one check, as its test cell does."""
+    check = BY_ID[grade_id]
+    quiet_tensorflow()
+    args = _needed(check, ns)
+    for fn in check.visible:
+        fn(*args)
+    run_hidden(grade_id, ns)

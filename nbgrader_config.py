@@ -1,0 +1,40 @@
+"""nbgrader configuration of the course (read from this folder, the course root)."""
+
+import os
+import sys
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "gd_applications_course"
+c.CourseDirectory.root = HERE
+
+# Kernels started by nbgrader inherit this environment: TensorFlow stays quiet (a test
+# cell with any stderr output scores 0), and the hidden tests can import `autograde`.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+if HERE not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, os.environ.get("PYTHONPATH")) if p)
+# nbgrader runs `alembic` through PATH: make the running Python's scripts folder visible.
+_bin = os.path.dirname(sys.executable)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
+
+# Training cells run for seconds; a stuck cell is interrupted after 5 minutes.
+c.Execute.timeout = 300
+# Test cells deleted by a student are put back before grading.
+c.OverwriteCells.add_missing_cells = True
+# Backstop for TensorFlow log lines that reach stderr despite the settings above.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] |[IWE]\d{4} |WARNING: All log messages before absl)"
+)
+# Feedback explains hidden checks by their docstring line but never shows their code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

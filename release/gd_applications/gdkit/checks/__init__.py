@@ -1,0 +1,1 @@
+"""Visible checks, one module per exercise. The hidden graders call these same functions."""

@@ -1,0 +1,32 @@
+"""Message helpers shared by the visible checks: bilingual text and friendly stub errors."""
+
+from __future__ import annotations
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer; the message says what was expected and the likely cause."""
+
+
+def say(zh: str, en: str) -> str:
+    """One message in Traditional Chinese and English, zh-TW first."""
+    return f"{zh}\n{en}"
+
+
+def call_student(fn, *args, name: str, **kwargs):
+    """Call the student's ``fn``; a stub that is still empty becomes a clear failure."""
+    if not callable(fn):
+        raise CheckFailed(say(f"`{name}` 不是函式。", f"`{name}` is not a function."))
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            say(
+                f"`{name}` 還沒有完成:請把 `raise NotImplementedError()` 換成你的程式碼。",
+                f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code.",
+            )
+        ) from None
+
+
+def passed(what: str, not_checked: str) -> None:
+    """Print the success line of a visible check, with what it did not check."""
+    print(f"✔ 通過 passed: {what}\n  未檢查 not checked here: {not_checked}")

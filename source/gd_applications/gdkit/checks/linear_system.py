@@ -1,0 +1,121 @@
+"""Visible checks for exercise 1 (a linear system solved by gradient descent).
+
+Every check raises ``CheckFailed`` (an ``AssertionError``) with a bilingual message,
+and prints one line saying what it did not check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.tolerance import rel_error
+
+#: The lesson's system x + y = 16, 10x + 25y = 250 (answer x=10, y=6).
+LESSON_A = np.array([[1.0, 1.0], [10.0, 25.0]], dtype=np.float32)
+LESSON_B = np.array([16.0, 250.0], dtype=np.float32)
+
+#: Relative error allowed for a loss value computed in float32.
+LOSS_TOL = 1e-5
+
+
+def as_scalar(value, name: str) -> float:
+    """The float inside a 0-d tensor or number; fails on anything with more elements."""
+    shape = tuple(getattr(value, "shape", ()))
+    if shape not in ((), (1,)):
+        raise CheckFailed(
+            say(
+                f"`{name}` 應該回傳一個純量,卻得到形狀 {shape}:是否忘了 `tf.reduce_sum`?",
+                f"`{name}` should return a scalar, got shape {shape}: "
+                "did you forget `tf.reduce_sum`?",
+            )
+        )
+    return float(np.asarray(value).reshape(()))
+
+
+def _loss_hint(got: float, expected: float) -> str:
+    """Name the likely bug behind a wrong loss value, from how it relates to the right one."""
+    if expected and math.isclose(got, math.sqrt(expected), rel_tol=1e-4):
+        return say("你算的是殘差的長度(開了根號),不是平方和。",
+                   "You computed the length of the residual (a square root), not the sum of squares.")
+    if expected and math.isclose(got, expected / 2, rel_tol=1e-4):
+        return say("你算的是平均,不是總和:用 `tf.reduce_sum`。",
+                   "You computed a mean, not a sum: use `tf.reduce_sum`.")
+    if got < 0:
+        return say("損失是負的:殘差是否忘了平方?",
+                   "The loss is negative: did you forget to square the residuals?")
+    return say("損失應為殘差 A·v − b 的平方和。",
+               "The loss should be the sum of squared residuals A·v − b.")
+
+
+def check_loss_known_points(linear_system_loss) -> None:
+    """The loss of the lesson's system at (0, 0), (1, 2) and at the answer (10, 6)."""
+    import tensorflow as tf
+
+    A, b = tf.constant(LESSON_A), tf.constant(LESSON_B)
+    for point, expected in (((0.0, 0.0), 62756.0), ((1.0, 2.0), 36269.0), ((10.0, 6.0), 0.0)):
+        v = tf.Variable(point, dtype=tf.float32)
+        got = as_scalar(call_student(linear_system_loss, A, b, v, name="linear_system_loss"),
+                        "linear_system_loss")
+        if rel_error(got, expected) > LOSS_TOL:
+            raise CheckFailed(
+                say(f"在 (x, y) = {point},損失應為 {expected:g},卻得到 {got:g}。",
+                    f"At (x, y) = {point} the loss should be {expected:g}, got {got:g}.")
+                + "\n" + _loss_hint(got, expected)
+            )
+    passed("the loss at (0, 0), (1, 2) and (10, 6) of x+y=16, 10x+25y=250",
+           "other systems, or that the loss can be differentiated (hidden tests do)")
+
+
+def check_step_lowers_loss(gradient_step) -> None:
+    """One Adam step from (1, 2) on the lesson's system returns the loss and lowers it."""
+    import tensorflow as tf
+
+    A, b = tf.constant(LESSON_A), tf.constant(LESSON_B)
+    v = tf.Variable([1.0, 2.0], dtype=tf.float32)
+
+    def loss_fn():
+        r = tf.linalg.matvec(A, v) - b
+        return tf.reduce_sum(r * r)
+
+    before = float(loss_fn())
+    returned = call_student(gradient_step, loss_fn, [v], tf.keras.optimizers.Adam(0.1),
+                            name="gradient_step")
+    after = float(loss_fn())
+    if np.allclose(v.numpy(), [1.0, 2.0]):
+        raise CheckFailed(say("一步之後 (x, y) 沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
+                              "(x, y) did not change after one step: "
+                              "did you call `optimizer.apply_gradients`?"))
+    if after >= before:
+        raise CheckFailed(say(f"一步之後損失從 {before:g} 升到 {after:g}:梯度的正負號是否反了?",
+                              f"The loss went up after one step, from {before:g} to {after:g}: "
+                              "is the gradient step's sign reversed?"))
+    if returned is None or rel_error(as_scalar(returned, "gradient_step"), before) > LOSS_TOL:
+        raise CheckFailed(say(f"`gradient_step` 應回傳更新前的損失 {before:g},卻回傳 {returned!r}。",
+                              f"`gradient_step` should return the loss before the update, {before:g}, "
+                              f"got {returned!r}."))
+    passed("one Adam step from (1, 2) lowers the loss and returns the loss before the step",
+           "that the step equals the reference step exactly (hidden tests do)")
+
+
+def check_stop_rule_examples(should_stop) -> None:
+    """The stopping rule on three hand-made pairs of losses."""
+    cases = (
+        (5.0, math.inf, 1e-8, False, "the first epoch, where there is no previous loss"),
+        (2.0, 2.0 + 5e-9, 1e-8, True, "a change of 5e-9, below the tolerance 1e-8"),
+        (2.0, 3.0, 1e-8, False, "a drop of 1.0, far above the tolerance"),
+    )
+    for loss, previous, tol, expected, meaning in cases:
+        got = call_student(should_stop, loss, previous, tol, name="should_stop")
+        if bool(got) != expected:
+            raise CheckFailed(
+                say(f"should_stop({loss}, {previous}, {tol}) 應為 {expected},卻得到 {got}。",
+                    f"should_stop({loss}, {previous}, {tol}) should be {expected}, got {got} "
+                    f"({meaning}).")
+                + "\n" + say("規則是 |loss − previous_loss| < tol 時停止。",
+                             "The rule: stop when |loss − previous_loss| < tol.")
+            )
+    passed("three hand-made pairs of losses",
+           "a loss that rises, or the rule inside the training loop (hidden tests do)")
