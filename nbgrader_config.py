@@ -3,7 +3,7 @@
 import os
 import sys
 
-c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+c = get_config()
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -61,7 +61,7 @@ def random_systems(rng: np.random.Generator, count: int, n: int = 2, max_cond: f
         solution = rng.integers(-8, 9, size=n).astype(np.float64)
         b = A @ solution
         label = ", ".join(
-            " ".join(f"{a:+g}·v{j}" for j, a in enumerate(row)) + f" = {bi:g}" for row, bi in zip(A, b)
+            " ".join(f"{a:+g}·v{j}" for j, a in enumerate(row)) + f" = {bi:g}" for row, bi in zip(A, b, strict=True)
         )
         out.append(System(A.astype(np.float32), b.astype(np.float32), solution, label))
     return out
@@ -83,7 +83,7 @@ def reference_step(loss_fn, variables, optimizer):
     with tf.GradientTape() as tape:
         loss = loss_fn()
     grads = tape.gradient(loss, variables)
-    optimizer.apply_gradients(zip(grads, variables))
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
     return loss
 
 
@@ -165,6 +165,34 @@ def loss_matches_reference(linear_system_loss, seed: int = 0) -> None:
             ))
 
 
+def _three_steps(gradient_step, make_opt, A, b):
+    """Three compiled student steps and three reference steps from (1, 2); both final points.
+
+    Fails at once when the first student step does not move or moves uphill.
+    """
+    import tensorflow as tf
+
+    v_ref, opt_ref = tf.Variable([1.0, 2.0]), make_opt()
+    v, opt = tf.Variable([1.0, 2.0]), make_opt()
+    step = tf.function(lambda: gradient_step(lambda: reference_loss(A, b, v), [v], opt))
+    start = np.array([1.0, 2.0])
+    for i in range(3):
+        reference_step(lambda: reference_loss(A, b, v_ref), [v_ref], opt_ref)
+        call_student(step, name="gradient_step")
+        if i:
+            continue
+        moved, expected_move = v.numpy() - start, v_ref.numpy() - start
+        if np.allclose(moved, 0):
+            raise CheckFailed(say("一步之後 v 沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
+                                  "v did not change after one step: "
+                                  "did you call `optimizer.apply_gradients`?"))
+        if rel_error(moved, -expected_move, floor=1e-6) < 1e-2:
+            raise CheckFailed(say("你的一步朝梯度的方向走(上坡):梯度的正負號是否反了?",
+                                  "Your step moves along the gradient, uphill: "
+                                  "is the gradient step's sign reversed?"))
+    return v, v_ref
+
+
 def step_matches_reference(gradient_step, seed: int = 0) -> None:
     """From a fixed point, the student's step equals a reference SGD and Adam step, under tf.function."""
     import tensorflow as tf
@@ -173,24 +201,7 @@ def step_matches_reference(gradient_step, seed: int = 0) -> None:
     A, b = tf.constant(system.A), tf.constant(system.b)
     for make_opt, name in ((lambda: tf.keras.optimizers.SGD(1e-4), "SGD(1e-4)"),
                            (lambda: tf.keras.optimizers.Adam(0.1), "Adam(0.1)")):
-        v_ref, opt_ref = tf.Variable([1.0, 2.0]), make_opt()
-        v, opt = tf.Variable([1.0, 2.0]), make_opt()
-        step = tf.function(lambda: gradient_step(lambda: reference_loss(A, b, v), [v], opt))
-        start = np.array([1.0, 2.0])
-        for i in range(3):
-            reference_step(lambda: reference_loss(A, b, v_ref), [v_ref], opt_ref)
-            call_student(step, name="gradient_step")
-            if i:
-                continue
-            moved, expected_move = v.numpy() - start, v_ref.numpy() - start
-            if np.allclose(moved, 0):
-                raise CheckFailed(say("一步之後 v 沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
-                                      "v did not change after one step: "
-                                      "did you call `optimizer.apply_gradients`?"))
-            if rel_error(moved, -expected_move, floor=1e-6) < 1e-2:
-                raise CheckFailed(say("你的一步朝梯度的方向走(上坡):梯度的正負號是否反了?",
-                                      "Your step moves along the gradient, uphill: "
-                                      "is the gradient step's sign reversed?"))
+        v, v_ref = _three_steps(gradient_step, make_opt, A, b)
         err = rel_error(v.numpy(), v_ref.numpy())
         if err > STEP_TOL:
             raise CheckFailed(say(
@@ -225,8 +236,8 @@ def stop_rule_cases(should_stop, seed: int = 0) -> None:
 def _describe_failure(run: Solve, system: System, v0) -> str:
     first, last = run.losses[0], run.losses[-1]
     if not math.isfinite(last) or last > first:
-        cause = ("the loss grew (from {:.3g} to {:.3g}): is the step's sign reversed, "
-                 "or is the loss unbounded below (residuals not squared)?").format(first, last)
+        cause = (f"the loss grew (from {first:.3g} to {last:.3g}): is the step's sign reversed, "
+                 "or is the loss unbounded below (residuals not squared)?")
     elif not run.stopped_early:
         cause = f"it did not converge within {run.epochs} epochs"
     else:

@@ -9,8 +9,8 @@ the same order. ``tests/test_registry.py`` proves the notebooks' test cells matc
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from autograde import linear_system as ls
 from gdkit.checks import linear_system as ls_visible

@@ -1,0 +1,42 @@
+# One entry point for people and CI. Every target installs what it needs first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_ENABLE_ONEDNN_OPTS ?= 0
+
+.PHONY: setup main test test-fast lint release examples bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+main: setup        ## release, autograde the example class with nbgrader, print the grade table
+	$(PY) -m autograde.main_job
+
+test: setup lint   ## every test, notebooks and calibration included (about 10 minutes)
+	$(PY) -m pytest
+
+test-fast: setup   ## the tests that execute no notebook (seconds)
+	$(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(PY) -m ruff check .
+
+release: setup     ## regenerate release/ from source/ with nbgrader
+	$(PY) -m nbgrader generate_assignment gd_applications --force
+
+examples: setup    ## rewrite tests/submissions/ from the release and tests/examples.py
+	$(PY) -m tests.examples
+
+bench: setup       ## grading time and the lesson's original loops
+	$(PY) bench/grading_time.py
+	$(PY) bench/lesson_linear_system.py
+	$(PY) bench/calibrate_linear_system.py
+
+clean:             ## remove the nbgrader stages and gradebook made by `make main`
+	rm -rf submitted autograded feedback gradebook.db grading-results

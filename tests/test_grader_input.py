@@ -1,0 +1,37 @@
+"""Bad input to the pytest graders gives a clear result or a clear error, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_grader
+from tests.examples import EXAMPLES, path_of
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_notebook_with_invalid_json_scores_zero_and_names_the_file(tmp_path):
+    broken = tmp_path / "01_linear_system.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    run = run_grader(broken, tmp_path / "results")
+    assert run.returncode == 0, run.output
+    nb = run.summary["notebooks"][0]
+    assert nb["points"] == 0 and str(broken) in nb["problem"] and "Fix:" in nb["problem"]
+
+
+def test_a_file_of_another_assignment_is_a_usage_error(tmp_path):
+    other = tmp_path / "homework.ipynb"
+    other.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
+    run = run_grader(other, tmp_path / "results")
+    assert run.returncode == 4, run.output  # pytest's usage-error status
+    assert "not a notebook of this assignment" in run.output
+
+
+def test_a_renamed_notebook_is_recognised_by_its_cells(tmp_path):
+    solution = next(ex for ex in EXAMPLES if ex.name == "solution")
+    renamed = tmp_path / "my_homework.ipynb"
+    renamed.write_bytes(path_of(solution).read_bytes())
+    run = run_grader(renamed, tmp_path / "results", "-k", "early_stopping_rule")
+    assert run.returncode == 0, run.output
+    checks = run.summary["notebooks"][0]["checks"]
+    assert {c["grade_id"]: c["points"] for c in checks}["early_stopping_rule"] == 1
