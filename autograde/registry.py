@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from autograde import linear_system as ls
+from autograde import logistic_regression as lr
+from autograde import mnist_mlp as mlp
 from gdkit.checks import linear_system as ls_visible
+from gdkit.checks import logistic_regression as lr_visible
+from gdkit.checks import mnist_mlp as mlp_visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.seeding import quiet_tensorflow, seed_everything
 
@@ -53,6 +57,39 @@ CHECKS: tuple[Check, ...] = (
     Check("early_stopping_in_loop", "01_linear_system", 2, ("should_stop",),
           (), (ls.early_stopping_in_loop,),
           "Inside the loop the rule stops well before the epoch limit, near the solution."),
+    Check("mnist_loss_value", "02_mnist_gradient_tape", 2, ("mnist_loss",),
+          (mlp_visible.check_loss_small_example,), (mlp.loss_matches_reference,),
+          "The loss is the mean categorical cross-entropy of one-hot labels."),
+    Check("train_step_lowers_loss", "02_mnist_gradient_tape", 2, ("train_step",),
+          (mlp_visible.check_step_lowers_loss,), (mlp.step_lowers_loss,),
+          "Training steps on one fixed batch lower its loss, compiled with tf.function."),
+    Check("train_step_training_mode", "02_mnist_gradient_tape", 1, ("train_step",),
+          (mlp_visible.check_training_mode,), (mlp.training_mode,),
+          "The step calls the model with training=True, so that Dropout acts."),
+    Check("early_stopping_restores_best", "02_mnist_gradient_tape", 2, ("EarlyStopping",),
+          (mlp_visible.check_early_stopping_example,), (mlp.early_stopping_cases,),
+          "Early stopping on scripted validation losses stops in time and restores the best weights."),
+    Check("mlp_test_accuracy", "02_mnist_gradient_tape", 3, ("model",),
+          (), (mlp.mlp_accuracy,),
+          "The trained network reaches the accuracy threshold on the grader's own test set."),
+    Check("logits_and_loss_value", "03_logistic_regression", 2, ("logits", "cross_entropy"),
+          (lr_visible.check_logits_and_loss_example,), (lr.logits_and_loss_match_reference,),
+          "Logits x·W + b and the mean softmax cross-entropy equal the reference."),
+    Check("accuracy_value", "03_logistic_regression", 1, ("accuracy",),
+          (lr_visible.check_accuracy_example,), (lr.accuracy_matches_reference,),
+          "Accuracy is the fraction of argmax predictions equal to the labels."),
+    Check("sgd_step_matches_reference", "03_logistic_regression", 2, ("sgd_step",),
+          (lr_visible.check_sgd_step_example,), (lr.sgd_step_matches_reference,),
+          "One SGD step equals W − lr·dW, b − lr·db from a fixed point."),
+    Check("loss_decreases", "03_logistic_regression", 2, ("W", "b", "losses"),
+          (), (lr.loss_decreases,),
+          "The training loss falls: recorded windows, and the grader's own full training loss."),
+    Check("test_accuracy_reported", "03_logistic_regression", 1, ("W", "b", "test_accuracy"),
+          (), (lr.reported_accuracy,),
+          "The reported accuracy is measured on the test set, not on a training batch."),
+    Check("logreg_test_accuracy", "03_logistic_regression", 2, ("W", "b"),
+          (), (lr.logreg_accuracy,),
+          "The trained W, b reach the accuracy threshold on the grader's own test set."),
 )
 
 BY_ID = {c.grade_id: c for c in CHECKS}

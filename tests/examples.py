@@ -21,7 +21,8 @@ OUT = ROOT / "tests" / "submissions"
 
 @dataclass(frozen=True)
 class Example:
-    """A submission of ``notebook``: answers replaced per answer grade_id, points deserved per check."""
+    """A submission of ``notebook``: answers replaced per answer grade_id (or cell id for cells
+    that nbgrader does not track), points deserved per check."""
 
     name: str
     notebook: str
@@ -33,6 +34,13 @@ class Example:
 LS = "01_linear_system"
 LS_FULL = {"linear_system_loss_value": 2, "gradient_step_matches_reference": 2,
            "early_stopping_rule": 1, "linear_systems_converge": 3, "early_stopping_in_loop": 2}
+
+MLP = "02_mnist_gradient_tape"
+MLP_FULL = {"mnist_loss_value": 2, "train_step_lowers_loss": 2, "train_step_training_mode": 1,
+            "early_stopping_restores_best": 2, "mlp_test_accuracy": 3}
+LR = "03_logistic_regression"
+LR_FULL = {"logits_and_loss_value": 2, "accuracy_value": 1, "sgd_step_matches_reference": 2,
+           "loss_decreases": 2, "test_accuracy_reported": 1, "logreg_test_accuracy": 2}
 
 EXAMPLES: tuple[Example, ...] = (
     Example("solution", LS, LS_FULL),
@@ -72,6 +80,68 @@ def should_stop(loss, previous_loss, tol):
 def linear_system_loss(A, b, v):
     return tf.reduce_sum(tf.linalg.matvec(A, v) - b)
 '''}),
+    Example("solution", MLP, MLP_FULL),
+    Example("untouched", MLP, dict.fromkeys(MLP_FULL, 0), solved=False),
+    Example("loss_not_one_hot", MLP, {**MLP_FULL, "mnist_loss_value": 0, "mlp_test_accuracy": 0},
+            {"mnist_loss_answer": '''
+def mnist_loss(y_true, y_pred):
+    # treats the one-hot labels as if they were class numbers
+    return tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y_true, y_pred))
+'''}),
+    Example("no_training_mode", MLP, {**MLP_FULL, "train_step_training_mode": 0},
+            {"train_step_answer": '''
+def train_step(model, optimizer, loss_fn, x, y):
+    with tf.GradientTape() as tape:
+        y_pred = model(x)
+        loss = loss_fn(y, y_pred)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+'''}),
+    Example("never_restores_weights", MLP, {**MLP_FULL, "early_stopping_restores_best": 0},
+            {"early_stopping_answer": '''
+class EarlyStopping:
+    def __init__(self, patience):
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_weights = None
+        self.wait = 0
+
+    def step(self, val_loss, model):
+        if val_loss < self.best_loss:
+            self.best_loss = val_loss
+            self.wait = 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def restore_best(self, model):
+        pass
+'''}),
+    Example("solution", LR, LR_FULL),
+    Example("untouched", LR, dict.fromkeys(LR_FULL, 0), solved=False),
+    Example("sgd_reversed_sign", LR,
+            {**LR_FULL, "sgd_step_matches_reference": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
+            {"sgd_step_answer": '''
+def sgd_step(x, y, W, b, lr):
+    with tf.GradientTape() as tape:
+        loss = cross_entropy(y, logits(x, W, b))
+    dW, db = tape.gradient(loss, [W, b])
+    W.assign_add(lr * dW)
+    b.assign_add(lr * db)
+    return loss
+'''}),
+    Example("learning_rate_zero", LR, {**LR_FULL, "loss_decreases": 0, "logreg_test_accuracy": 0},
+            {"hyperparameters": '''
+LEARNING_RATE = 0.0
+BATCH_SIZE = 128
+N_STEPS = budget("LOGREG_STEPS", 2000)
+'''}),
+    Example("accuracy_on_training_batch", LR, {**LR_FULL, "test_accuracy_reported": 0},
+            {"test_accuracy_answer": '''
+test_accuracy = float(accuracy(batch_y, logits(batch_x, W, b)))
+print(f"測試準確率 test accuracy: {test_accuracy:.4f} on {len(y_test):,} images")
+'''}),
 )
 
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
@@ -92,9 +162,11 @@ def build(example: Example) -> nbformat.NotebookNode:
     answers = {**solution_sources(example.notebook),
                **{k: v.strip("\n") for k, v in example.answers.items()}}
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in answers and cell.metadata["nbgrader"].get("solution"):
-            cell.source = answers[gid]
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
+        elif not meta and cell.get("id") in answers:
+            cell.source = answers[cell["id"]]
     return nb
 
 

