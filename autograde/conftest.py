@@ -42,9 +42,10 @@ def pytest_collection_modifyitems(config, items):
     from autograde.submission import notebooks_of
 
     try:
-        config.gd_notebooks = notebooks_of(Path(sub))
+        collected = notebooks_of(Path(sub))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.gd_notebooks, config.gd_problems = collected.files, collected.problems
     keep = [i for i in items if i.callspec.params["check"].notebook in config.gd_notebooks]
     config.hook.pytest_deselected(items=[i for i in items if i not in keep])
     items[:] = keep
@@ -103,6 +104,7 @@ def pytest_sessionfinish(session, exitstatus):
     sub = Path(config.getoption("--submission"))
     student = config.getoption("--student") or sub.stem
     data = summary(student, [grades.graded[s] for s in grades.graded])
+    data["problems"] = config.gd_problems
     write_summary(Path(config.getoption("--results-dir")) / "summary.json", data)
     if exitstatus == pytest.ExitCode.TESTS_FAILED and not config.gd_grading_broke:
         session.exitstatus = pytest.ExitCode.OK
@@ -121,4 +123,6 @@ def pytest_terminal_summary(terminalreporter, config):
             tr.write_line(f"{r.points:>3} / {r.check.points:<3} {r.check.grade_id}")
         if g.problem:
             tr.write_line(f"    {g.notebook}: {g.problem}")
+    for problem in getattr(config, "gd_problems", []):
+        tr.write_line(f"! {problem}")
     tr.write_line(f"total {total} / {maximum}")

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from autograde.registry import ASSIGNMENT
@@ -30,13 +31,22 @@ def make_course(dest: Path) -> Path:
     return dest
 
 
-def nbgrader(course: Path, *args: str, timeout: float = 3600) -> str:
-    """Run ``nbgrader ARGS`` in ``course``; returns its log, raises NbgraderFailed on failure."""
+def nbgrader(course: Path, *args: str, on_line: Callable[[str], None] | None = None) -> str:
+    """Run ``nbgrader ARGS`` in ``course``; returns its log, raises NbgraderFailed on failure.
+
+    ``on_line`` sees every log line as it is written (for progress reports).
+    """
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    log = proc.stdout + proc.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if on_line:
+            on_line(line.rstrip("\n"))
+    proc.wait()
+    log = "".join(lines)
     if proc.returncode != 0:
         raise NbgraderFailed(f"nbgrader {' '.join(args)} failed in {course} "
                              f"(exit {proc.returncode}):\n{log[-3000:]}")
@@ -58,10 +68,23 @@ def submit(course: Path, student: str, notebooks: dict[str, Path]) -> Path:
     return folder
 
 
-def autograde(course: Path, student: str | None = None) -> str:
+def autograde(course: Path, student: str | None = None,
+              on_line: Callable[[str], None] | None = None) -> str:
     """``nbgrader autograde`` every submission (or one student's), re-grading from scratch."""
     extra = ["--student", student] if student else []
-    return nbgrader(course, "autograde", ASSIGNMENT, "--force", *extra)
+    return nbgrader(course, "autograde", ASSIGNMENT, "--force", *extra, on_line=on_line)
+
+
+def generate_feedback(course: Path) -> Path:
+    """``nbgrader generate_feedback``: one HTML page per student and notebook under ``feedback/``."""
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    return course / "feedback"
+
+
+def export_grades(course: Path, to: Path) -> Path:
+    """``nbgrader export``: the gradebook as CSV (one row per student and assignment)."""
+    nbgrader(course, "export", "--to", str(to))
+    return to
 
 
 def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:

@@ -2,15 +2,21 @@
 
     python -m autograde.main_job [--course DIR]
 
-Generates ``release/`` from ``source/`` with ``nbgrader generate_assignment``, submits the
-example submissions of ``tests/submissions/`` (one student each), autogrades them into the
-course's SQLite gradebook and prints the grade table. The course folder defaults to the
-repository itself, as an instructor would use it.
+1. ``nbgrader generate_assignment``: ``release/`` from ``source/``;
+2. the example class (``tests/examples.py``: the solution, the untouched release and typical
+   mistakes across all three notebooks) placed in ``submitted/<student>/gd_applications/``;
+3. ``nbgrader autograde`` into the SQLite gradebook ``gradebook.db``, with a progress line per
+   student and notebook;
+4. ``nbgrader generate_feedback`` (HTML under ``feedback/``) and ``nbgrader export`` (``grades.csv``);
+5. a table of students, points per notebook and total.
+
+The course folder defaults to the repository itself, as an instructor would use it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,16 +25,6 @@ from autograde import course as nbg
 from autograde.registry import CHECKS, NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "tests" / "submissions"
-
-
-def example_class() -> dict[str, dict[str, Path]]:
-    """Student name -> {notebook stem: file}, one student per example submission."""
-    students: dict[str, dict[str, Path]] = {}
-    for stem in NOTEBOOKS:
-        for path in sorted((EXAMPLES / stem).glob("*.ipynb")):
-            students.setdefault(f"{stem[:2]}_{path.stem}", {})[stem] = path
-    return students
 
 
 def grade_table(scores: dict[str, dict[str, float]]) -> str:
@@ -47,29 +43,50 @@ def grade_table(scores: dict[str, dict[str, float]]) -> str:
                      + [fmt.format(*r) for r in rows])
 
 
+_PROGRESS = re.compile(r"submitted/([^/]+)/[^/]+/([^/\s]+)\.ipynb")
+
+
+def progress_printer(total: int):
+    """A log-line callback that prints "[k/total] student / notebook" when nbgrader starts one."""
+    seen: set[tuple[str, str]] = set()
+
+    def on_line(line: str) -> None:
+        m = _PROGRESS.search(line)
+        if m and ("Sanitizing" in line or "Converting notebook" in line) and m.groups() not in seen:
+            seen.add(m.groups())
+            print(f"      [{len(seen)}/{total}] grading {m.group(1)} / {m.group(2)}", flush=True)
+        elif "ERROR" in line or "Traceback" in line:
+            print(f"      ! {line}", flush=True)
+
+    return on_line
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Release, autograde and tabulate the example class.")
     parser.add_argument("--course", type=Path, default=ROOT, help="course folder (default: the repository)")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from tests.examples import CLASS, class_files
+
     course = args.course.resolve()
     if course != ROOT:
         nbg.make_course(course)
     t0 = time.perf_counter()
-    print(f"[1/3] nbgrader generate_assignment -> {course / 'release'}", flush=True)
+    print(f"[1/5] nbgrader generate_assignment -> {course / 'release'}", flush=True)
     nbg.generate_release(course)
-    students = example_class()
-    print(f"[2/3] submitting {len(students)} example students", flush=True)
-    for student, files in students.items():
-        nbg.submit(course, student, files)
-    print("[3/3] nbgrader autograde (gradebook: gradebook.db)", flush=True)
-    for i, student in enumerate(sorted(students), 1):
-        print(f"      {i}/{len(students)} {student}", flush=True)
-        try:
-            nbg.autograde(course, student)
-        except nbg.NbgraderFailed as exc:  # one broken submission never stops the class
-            print(f"      ! {student}: {exc}", file=sys.stderr, flush=True)
-    print()
-    print(grade_table({s: v for s, v in nbg.gradebook_scores(course).items() if s in students}))
+    print(f"[2/5] submitting the example class: {', '.join(CLASS)}", flush=True)
+    for student in CLASS:
+        nbg.submit(course, student, class_files(student))
+    print("[3/5] nbgrader autograde -> gradebook.db", flush=True)
+    try:
+        nbg.autograde(course, on_line=progress_printer(len(CLASS) * len(NOTEBOOKS)))
+    except nbg.NbgraderFailed as exc:  # grades already saved stay in the gradebook
+        print(f"      ! {exc}", file=sys.stderr, flush=True)
+    print("[4/5] nbgrader generate_feedback -> feedback/, nbgrader export -> grades.csv", flush=True)
+    nbg.generate_feedback(course)
+    nbg.export_grades(course, course / "grades.csv")
+    print("[5/5] grades\n", flush=True)
+    print(grade_table({s: v for s, v in nbg.gradebook_scores(course).items() if s in CLASS}))
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -1,44 +1,96 @@
-"""Find which notebook of a submission is which exercise."""
+"""Find which notebook of a submission answers which exercise, and say what is wrong with the rest."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from autograde.registry import CHECKS, NOTEBOOKS
+from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 
 
-def identify(path: Path) -> str | None:
-    """The exercise stem of notebook ``path``: by its name, else by the grade_ids it holds."""
-    if path.stem in NOTEBOOKS:
-        return path.stem
+@dataclass
+class Collected:
+    """Exercise stem -> the file graded for it (missing files keep their expected path); report lines."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    originals: dict[str, Path] = field(default_factory=dict)  # stem -> submitted file, when staged
+
+
+def identify(path: Path) -> tuple[str | None, str | None]:
+    """``(stem, None)`` for a notebook of this assignment, else ``(None, why it is not)``.
+
+    A readable notebook is recognised by the grade_ids of its cells, whatever its name;
+    an unreadable one by its name only (the runner then reports why it cannot be read).
+    """
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - unreadable files are reported by the runner
-        return None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised
+        if path.stem in NOTEBOOKS:
+            return path.stem, None
+        return None, f"{path.name}: not a readable notebook ({type(exc).__name__}); ignored"
     ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
     owners = {c.notebook for c in CHECKS if c.grade_id in ids}
-    return owners.pop() if len(owners) == 1 else None
+    if len(owners) == 1:
+        return owners.pop(), None
+    if path.stem in owners:
+        return path.stem, None
+    if not owners:
+        return None, (f"{path.name}: none of its cells belong to {ASSIGNMENT} (a notebook of another "
+                      "assignment, or one rebuilt without the released cells?); ignored")
+    return None, f"{path.name}: mixes cells of {', '.join(sorted(owners))}; ignored"
 
 
-def notebooks_of(submission: Path) -> dict[str, Path]:
-    """Map each exercise stem to the file that answers it.
+def collect(files: list[Path], staged: Path | None = None, folder: Path | None = None) -> Collected:
+    """Choose one file per exercise among ``files``; optionally copy each to ``staged/<stem>.ipynb``.
 
-    A notebook file grades that exercise only; a folder is expected to hold every
-    exercise as ``<stem>.ipynb`` (a renamed notebook is recognised by its cells).
-    Missing exercises map to the path where they should have been.
+    Exact names win over renamed copies; duplicates, renamed, foreign and missing notebooks
+    each add one report line naming the file.
     """
-    if submission.is_file():
-        stem = identify(submission)
+    out = Collected()
+    found: dict[str, list[Path]] = {}
+    for path in sorted(files):
+        stem, why = identify(path)
         if stem is None:
-            raise ValueError(
-                f"{submission}: not a notebook of this assignment (none of its cells carry a "
-                f"grade_id of {', '.join(NOTEBOOKS)}). Fix: submit the released notebook.")
-        return {stem: submission}
-    found: dict[str, Path] = {}
-    for path in sorted(submission.glob("*.ipynb")):
-        stem = identify(path)
-        if stem and (stem not in found or path.stem == stem):
-            found[stem] = path
-    return {stem: found.get(stem, submission / f"{stem}.ipynb") for stem in NOTEBOOKS}
+            out.problems.append(why)
+        else:
+            found.setdefault(stem, []).append(path)
+    for stem in NOTEBOOKS:
+        candidates = found.get(stem, [])
+        if not candidates:
+            out.problems.append(f"{stem}.ipynb: missing; its checks score 0")
+            base = folder or (files[0].parent if files else Path("."))
+            out.files[stem] = base / f"{stem}.ipynb"
+            continue
+        chosen = next((p for p in candidates if p.stem == stem), candidates[0])
+        if len(candidates) > 1:
+            others = ", ".join(p.name for p in candidates if p != chosen)
+            out.problems.append(f"{stem}.ipynb: {len(candidates)} notebooks answer it; graded "
+                                f"{chosen.name}, not {others}")
+        elif chosen.stem != stem:
+            out.problems.append(f"{chosen.name}: renamed; graded as {stem}.ipynb")
+        out.files[stem] = chosen
+    if staged is not None:
+        out.originals = dict(out.files)
+        for stem, path in out.files.items():
+            if path.exists():
+                shutil.copyfile(path, staged / f"{stem}.ipynb")
+        out.files = {stem: staged / f"{stem}.ipynb" for stem in out.files}
+    return out
+
+
+def notebooks_of(submission: Path) -> Collected:
+    """The notebooks to grade: a single notebook grades its exercise only; a folder, all of them."""
+    if submission.is_file():
+        stem, why = identify(submission)
+        if stem is None:
+            reason = why.split(": ", 1)[1].removesuffix("; ignored")
+            raise ValueError(f"{submission}: {reason}. Fix: submit the released notebook.")
+        renamed = [] if submission.stem == stem else [f"{submission.name}: renamed; graded as {stem}.ipynb"]
+        return Collected({stem: submission}, renamed)
+    if not submission.is_dir():
+        raise ValueError(f"{submission}: no such file or folder. Fix: pass a notebook or a folder of them.")
+    return collect([p for p in submission.glob("*.ipynb") if p.is_file()], folder=submission)

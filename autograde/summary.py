@@ -25,6 +25,7 @@ def summary(student: str, grades: list[NotebookGrade]) -> dict:
                 "max_points": r.check.points,
                 "status": "passed" if r.passed else "failed",
                 "hidden": bool(r.check.hidden),
+                "hidden_only": not r.check.visible,
                 "description": r.check.description,
                 "message": r.message,
                 "seconds": r.seconds,

@@ -144,6 +144,38 @@ print(f"測試準確率 test accuracy: {test_accuracy:.4f} on {len(y_test):,} im
 '''}),
 )
 
+#: The example class of the main job and of the agreement tests: each student's example for
+#: notebooks 01, 02 and 03. Together they use every example above.
+CLASS: dict[str, tuple[str, str, str]] = {
+    "alice": ("solution", "solution", "solution"),
+    "bob": ("untouched", "untouched", "untouched"),
+    "carol": ("hardcoded_answer", "no_training_mode", "learning_rate_zero"),
+    "dave": ("sign_reversed_step", "loss_not_one_hot", "sgd_reversed_sign"),
+    "erin": ("no_early_stopping", "never_restores_weights", "accuracy_on_training_batch"),
+    "frank": ("stop_wrong_comparison", "solution", "solution"),
+    "grace": ("loss_without_squares", "solution", "untouched"),
+}
+NOTEBOOK_ORDER = (LS, MLP, LR)
+
+
+def example(notebook: str, name: str) -> Example:
+    return next(ex for ex in EXAMPLES if ex.notebook == notebook and ex.name == name)
+
+
+def class_examples(student: str) -> list[Example]:
+    """The examples a student of CLASS submitted, one per notebook."""
+    return [example(nb, name) for nb, name in zip(NOTEBOOK_ORDER, CLASS[student], strict=True)]
+
+
+def class_files(student: str) -> dict[str, Path]:
+    return {ex.notebook: path_of(ex) for ex in class_examples(student)}
+
+
+def class_points(student: str) -> dict[str, int]:
+    """Points per grade_id that a student of CLASS deserves."""
+    return {gid: pts for ex in class_examples(student) for gid, pts in ex.points.items()}
+
+
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 

@@ -24,7 +24,7 @@ def test_a_file_of_another_assignment_is_a_usage_error(tmp_path):
     other.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
     run = run_grader(other, tmp_path / "results")
     assert run.returncode == 4, run.output  # pytest's usage-error status
-    assert "not a notebook of this assignment" in run.output
+    assert "none of its cells belong to gd_applications" in run.output and "Fix:" in run.output
 
 
 def test_a_renamed_notebook_is_recognised_by_its_cells(tmp_path):

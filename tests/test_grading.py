@@ -1,4 +1,8 @@
-"""Every example submission gets exactly the points it deserves, the same under both front ends."""
+"""Every student of the example class gets exactly the points deserved, the same under both front ends.
+
+The class (tests/examples.py) uses every example submission: the solution, the untouched
+release and each known mistake of the three notebooks.
+"""
 
 from __future__ import annotations
 
@@ -7,75 +11,107 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 
-from autograde.registry import ASSIGNMENT, BY_ID
-from tests.conftest import student_id
-from tests.examples import EXAMPLES
+from autograde.registry import ASSIGNMENT, BY_ID, NOTEBOOKS
+from tests.examples import CLASS, EXAMPLES, class_examples, class_points
 
 pytestmark = pytest.mark.slow
-IDS = [student_id(ex) for ex in EXAMPLES]
+STUDENTS = sorted(CLASS)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
-def test_nbgrader_gives_each_example_the_points_it_deserves(example, nbgrader_scores):
-    got = nbgrader_scores[student_id(example)]
-    assert {gid: got.get(gid) for gid in example.points} == pytest.approx(example.points)
+def check_points(summary: dict) -> dict[str, int]:
+    return {c["grade_id"]: c["points"] for nb in summary["notebooks"] for c in nb["checks"]}
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
-def test_pytest_graders_give_each_example_the_points_it_deserves(example, graded_by_pytest):
-    run = graded_by_pytest[student_id(example)]
-    assert run.returncode == 0, f"a wrong answer must not fail the grading run:\n{run.output[-3000:]}"
-    checks = {c["grade_id"]: c["points"] for nb in run.summary["notebooks"] for c in nb["checks"]}
-    assert checks == example.points, run.output[-3000:]
+def test_the_class_uses_every_example():
+    used = {(ex.notebook, ex.name) for s in CLASS for ex in class_examples(s)}
+    assert used == {(ex.notebook, ex.name) for ex in EXAMPLES}
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
-def test_both_front_ends_agree(example, nbgrader_scores, graded_by_pytest):
-    summary = graded_by_pytest[student_id(example)].summary
-    ours = {c["grade_id"]: c["points"] for nb in summary["notebooks"] for c in nb["checks"]}
-    theirs = nbgrader_scores[student_id(example)]
+@pytest.mark.parametrize("student", STUDENTS)
+def test_nbgrader_gives_each_student_the_points_deserved(student, nbgrader_scores):
+    got = nbgrader_scores[student]
+    want = class_points(student)
+    assert {gid: got.get(gid) for gid in want} == pytest.approx(want)
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_pytest_graders_give_each_student_the_points_deserved(student, class_graded):
+    assert check_points(class_graded.summary(student)) == class_points(student)
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_both_front_ends_agree(student, nbgrader_scores, class_graded):
+    ours = check_points(class_graded.summary(student))
+    theirs = nbgrader_scores[student]
     assert ours == pytest.approx({gid: theirs[gid] for gid in ours})
 
 
-def test_untouched_release_runs_to_the_end_without_killing_the_kernel(graded_by_pytest, course):
-    summary = graded_by_pytest["01_untouched"].summary
+def test_class_csv_totals_match_the_gradebook(nbgrader_scores, class_graded):
+    rows = {r["student"]: r for r in class_graded.csv()}
+    assert sorted(rows) == STUDENTS
+    for student in STUDENTS:
+        assert float(rows[student]["total"]) == sum(nbgrader_scores[student].values())
+        assert rows[student]["status"] == "graded"
+
+
+def test_untouched_release_runs_to_the_end_without_killing_the_kernel(class_graded, course, nbgrader_scores):
+    summary = class_graded.summary("bob")
+    assert summary["points"] == 0
     for nb in summary["notebooks"]:
         assert nb["problem"] is None
-        for check in nb["checks"]:
-            assert "not run" not in check["message"] and "not written yet" in check["message"], check
-    autograded = course / "autograded" / "01_untouched" / ASSIGNMENT / "01_linear_system.ipynb"
-    cells = nbformat.read(autograded, as_version=4).cells
-    assert all(c.execution_count is not None for c in cells if c.cell_type == "code")
+        assert not [c for c in nb["checks"] if c["message"].startswith("not run:")]
+    for stem in NOTEBOOKS:
+        cells = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / f"{stem}.ipynb", as_version=4).cells
+        assert all(c.execution_count is not None for c in cells if c.cell_type == "code"), stem
 
 
 def test_correct_answers_leave_no_stderr_in_nbgrader_test_cells(course, nbgrader_scores):
-    path = course / "autograded" / "01_solution" / ASSIGNMENT / "01_linear_system.ipynb"
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            streams = [o for o in cell.get("outputs", []) if o.get("name") == "stderr"]
-            assert not streams, (cell.metadata.nbgrader.grade_id, streams)
+    for stem in NOTEBOOKS:
+        path = course / "autograded" / "alice" / ASSIGNMENT / f"{stem}.ipynb"
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                streams = [o for o in cell.get("outputs", []) if o.get("name") == "stderr"]
+                assert not streams, (stem, cell.metadata.nbgrader.grade_id, streams)
 
 
-def test_grader_writes_junit_with_points_per_check(graded_by_pytest):
-    run = graded_by_pytest["01_sign_reversed_step"]
-    cases = ET.parse(run.junit).getroot().iter("testcase")
+def test_grader_writes_junit_with_points_per_check(class_graded):
+    junit = class_graded.out / "students" / "dave" / "junit.xml"
     points = {}
-    for case in cases:
+    for case in ET.parse(junit).getroot().iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         points[props["grade_id"]] = int(props["points"])
         assert (case.find("failure") is not None) == (props["points"] == "0")
-    assert points["gradient_step_matches_reference"] == 0
+    assert points == class_points("dave")
     assert points["linear_system_loss_value"] == BY_ID["linear_system_loss_value"].points
 
 
-def test_failure_messages_name_the_likely_bug(graded_by_pytest):
-    def message(student, grade_id):
-        summary = graded_by_pytest[student].summary
-        return next(c["message"] for nb in summary["notebooks"] for c in nb["checks"]
-                    if c["grade_id"] == grade_id)
+def test_gradescope_results_carry_scores_visibility_and_help(class_graded):
+    import json
 
-    assert "sign reversed" in message("01_sign_reversed_step", "gradient_step_matches_reference")
-    assert "square the residuals" in message("01_loss_without_squares", "linear_system_loss_value")
-    assert "should be 62756" in message("01_hardcoded_answer", "linear_system_loss_value")
-    assert "ever return True" in message("01_no_early_stopping", "early_stopping_in_loop")
-    assert "comparison reversed" in message("01_stop_wrong_comparison", "early_stopping_in_loop")
+    results = json.loads((class_graded.out / "students" / "dave" / "results.json").read_text("utf-8"))
+    assert results["score"] == sum(t["score"] for t in results["tests"]) == sum(class_points("dave").values())
+    by_name = {t["name"].split(": ")[1]: t for t in results["tests"]}
+    assert by_name["linear_systems_converge"]["visibility"] == "hidden"  # no visible part
+    assert by_name["gradient_step_matches_reference"]["visibility"] == "visible"
+    assert by_name["gradient_step_matches_reference"]["max_score"] == 2
+    assert "sign reversed" in by_name["gradient_step_matches_reference"]["output"]
+
+
+@pytest.mark.parametrize("student, grade_id, phrase", [
+    ("dave", "gradient_step_matches_reference", "sign reversed"),
+    ("grace", "linear_system_loss_value", "square the residuals"),
+    ("carol", "linear_system_loss_value", "should be 62756"),
+    ("erin", "early_stopping_in_loop", "ever return True"),
+    ("frank", "early_stopping_in_loop", "comparison reversed"),
+    ("carol", "train_step_training_mode", "training=True"),
+    ("erin", "early_stopping_restores_best", "should be restored"),
+    ("dave", "mnist_loss_value", "one-hot"),
+    ("dave", "sgd_step_matches_reference", "sign reversed"),
+    ("carol", "loss_decreases", "learning rate 0"),
+    ("erin", "test_accuracy_reported", "not on a training batch"),
+])
+def test_failure_messages_name_the_likely_bug(class_graded, student, grade_id, phrase):
+    summary = class_graded.summary(student)
+    message = next(c["message"] for nb in summary["notebooks"] for c in nb["checks"]
+                   if c["grade_id"] == grade_id)
+    assert phrase in message

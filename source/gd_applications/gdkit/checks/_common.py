@@ -12,8 +12,12 @@ def say(zh: str, en: str) -> str:
     return f"{zh}\n{en}"
 
 
-def call_student(fn, *args, name: str, **kwargs):
-    """Call the student's ``fn``; a stub that is still empty becomes a clear failure."""
+def call_student(fn, *args, name: str, hint: str = "", **kwargs):
+    """Call the student's ``fn``; a stub that is still empty becomes a clear failure.
+
+    With ``hint``, any other error raised by ``fn`` becomes a failure that names the error
+    and adds the hint (the likely cause of that error in this exercise).
+    """
     if not callable(fn):
         raise CheckFailed(say(f"`{name}` 不是函式。", f"`{name}` is not a function."))
     try:
@@ -25,6 +29,11 @@ def call_student(fn, *args, name: str, **kwargs):
                 f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code.",
             )
         ) from None
+    except Exception as exc:
+        if not hint:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise CheckFailed(f"`{name}` raised {type(exc).__name__}: {first}\n{hint}") from exc
 
 
 def passed(what: str, not_checked: str) -> None:

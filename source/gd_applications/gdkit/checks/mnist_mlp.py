@@ -10,6 +10,9 @@ from gdkit.checks._common import CheckFailed, call_student, passed, say
 from gdkit.tolerance import rel_error
 
 LOSS_TOL = 1e-5
+ONE_HOT_HINT = ("標籤 y_true 是 one-hot 向量,形狀 (N, 10):請用 categorical(不是 sparse)交叉熵。\n"
+                "The labels y_true are one-hot vectors, shape (N, 10): use the categorical (not the "
+                "sparse) cross-entropy.")
 
 
 def scalar(value, name: str) -> float:
@@ -46,7 +49,7 @@ def check_loss_small_example(mnist_loss) -> None:
     y_true = tf.constant([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     y_pred = tf.constant([[0.2, 0.7, 0.1], [0.1, 0.1, 0.8]])
     expected = (-math.log(0.7) - math.log(0.8)) / 2
-    got = scalar(call_student(mnist_loss, y_true, y_pred, name="mnist_loss"), "mnist_loss")
+    got = scalar(call_student(mnist_loss, y_true, y_pred, name="mnist_loss", hint=ONE_HOT_HINT), "mnist_loss")
     if rel_error(got, expected) > LOSS_TOL:
         hint = (say("你算的是總和,不是平均。", "You computed a sum, not a mean.")
                 if math.isclose(got, 2 * expected, rel_tol=1e-4)

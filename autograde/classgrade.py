@@ -1,0 +1,248 @@
+"""Grade a whole class with the hidden pytest graders: in parallel, sharded, with reports CI and LMSs read.
+
+    python -m autograde.classgrade grade SUBMISSIONS --out DIR [--jobs N] [--shard I/N]
+    python -m autograde.classgrade merge DIR [DIR ...] --out DIR
+
+SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/gd_applications/*.ipynb``), a
+folder of student folders holding notebooks, or a flat folder of notebooks named by student
+(``alice.ipynb``; the exercise is recognised by its cells). For every student it writes
+``DIR/students/<student>/`` with ``summary.json``, ``junit.xml`` and Gradescope's
+``results.json``, then ``DIR/grades.csv`` for everyone graded into DIR so far.
+
+Each student is graded by ``pytest autograde`` in a process, kernel and working folder of
+its own, from a copy of the submission; a student whose grading breaks gets a
+"not graded" row and the rest of the class is still graded. Re-running replaces that
+student's results and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
+from autograde.submission import collect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Student:
+    """One student's submission: where the notebooks are, and what is wrong with the folder."""
+
+    name: str
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return safe_name(self.name)
+
+
+def safe_name(name: str) -> str:
+    """A folder-safe, readable, unique-enough form of a student's name."""
+    norm = unicodedata.normalize("NFKC", name).strip()
+    clean = re.sub(r"[^\w.-]+", "_", norm, flags=re.UNICODE).strip("._") or "student"
+    digest = hashlib.sha1(norm.encode("utf-8")).hexdigest()[:6]
+    return clean if clean == norm else f"{clean}-{digest}"
+
+
+def discover(root: Path) -> list[Student]:
+    """Every student under ``root``, in nbgrader, folder-per-student or flat layout, sorted by name."""
+    if not root.is_dir():
+        raise SystemExit(f"{root}: not a folder of submissions. Fix: pass nbgrader's submitted/ folder "
+                         "or a folder of notebooks.")
+    students: dict[str, Student] = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.is_dir():
+            inner = entry / ASSIGNMENT if (entry / ASSIGNMENT).is_dir() else entry
+            student = students.setdefault(entry.name, Student(entry.name))
+            student.files += sorted(p for p in inner.glob("*.ipynb") if p.is_file())
+            if not student.files:
+                student.problems.append(f"{entry.name}: no notebooks in {inner}")
+        elif entry.suffix == ".ipynb":
+            students.setdefault(entry.stem, Student(entry.stem)).files.append(entry)
+    return sorted(students.values(), key=lambda s: s.name)
+
+
+def shard(students: list[Student], spec: str | None) -> list[Student]:
+    """The I-th of N interleaved slices (``spec`` = "I/N", 1-based); everyone when None."""
+    if not spec:
+        return students
+    m = re.fullmatch(r"(\d+)/(\d+)", spec)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise SystemExit(f"--shard {spec}: expected I/N with 1 <= I <= N, e.g. 1/4")
+    i, n = int(m.group(1)), int(m.group(2))
+    return [s for k, s in enumerate(students) if k % n == i - 1]
+
+
+def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int) -> dict:
+    """Grade one student in a fresh process and write their three result files; returns the summary."""
+    dest = out / "students" / student.key
+    with tempfile.TemporaryDirectory(prefix="gdclass-") as tmp:
+        staged = Path(tmp) / "submission"
+        staged.mkdir()
+        found = collect(student.files, staged)
+        results = Path(tmp) / "results"
+        cmd = [sys.executable, "-m", "pytest", str(ROOT / "autograde"), "--submission", str(staged),
+               "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
+               "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                              timeout=notebook_timeout * len(NOTEBOOKS) + 300)
+        summary_path = results / "summary.json"
+        if proc.returncode != 0 or not summary_path.exists():
+            summary = not_graded(student, f"the grader failed (exit {proc.returncode}): "
+                                          f"{(proc.stdout + proc.stderr)[-1500:]}")
+        else:
+            text = summary_path.read_text(encoding="utf-8")
+            for stem, original in found.originals.items():  # name the student's files, not copies
+                text = text.replace(json.dumps(str(staged / f"{stem}.ipynb"))[1:-1],
+                                    json.dumps(str(original))[1:-1])
+            summary = json.loads(text)
+        notebook_problems = [nb["problem"] for nb in summary.get("notebooks", [])
+                             if nb.get("problem") and "file not found" not in nb["problem"]]  # said above
+        summary["problems"] = student.problems + found.problems + notebook_problems
+        summary["seconds"] = round(time.perf_counter() - t, 1)
+        staging = Path(tmp) / "dest"
+        staging.mkdir()
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
+        (staging / "results.json").write_text(json.dumps(gradescope(summary), indent=2, ensure_ascii=False),
+                                              "utf-8")
+        if (results / "junit.xml").exists():
+            shutil.copy2(results / "junit.xml", staging / "junit.xml")
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staging), dest)
+    return summary
+
+
+def not_graded(student: Student, why: str) -> dict:
+    return {"student": student.name, "points": 0, "max_points": sum(c.points for c in CHECKS),
+            "status": "not graded", "error": why, "notebooks": []}
+
+
+def gradescope(summary: dict) -> dict:
+    """Gradescope's results.json: total score, one test per check with its visibility and output."""
+    tests = []
+    for nb in summary.get("notebooks", []):
+        for c in nb["checks"]:
+            text = c["description"] if c["status"] == "passed" else f"{c['description']}\n\n{c['message']}"
+            tests.append({"name": f"{nb['notebook']}: {c['grade_id']}", "score": c["points"],
+                          "max_score": c["max_points"],
+                          "visibility": "hidden" if c.get("hidden_only") else "visible",
+                          "output": text})
+    notes = list(summary.get("problems", []))
+    if summary.get("error"):
+        notes.append(f"Not graded: {summary['error']}")
+    return {"score": summary.get("points", 0), "output": "\n".join(notes), "tests": tests,
+            "visibility": "visible", "stdout_visibility": "hidden"}
+
+
+CSV_HEAD = ["student", *NOTEBOOKS, "total", "max_points", "status", "problems"]
+
+
+def csv_row(summary: dict) -> list:
+    per_nb = {nb["notebook"]: nb["points"] for nb in summary.get("notebooks", [])}
+    status = summary.get("status") or ("graded with problems" if summary.get("problems") else "graded")
+    return [summary["student"], *[per_nb.get(stem, 0) for stem in NOTEBOOKS], summary.get("points", 0),
+            summary.get("max_points", sum(c.points for c in CHECKS)), status,
+            " | ".join(summary.get("problems", []) + ([summary["error"]] if summary.get("error") else []))]
+
+
+def write_csv(out: Path) -> Path:
+    """Rebuild ``out/grades.csv`` from every student's summary under ``out/students``."""
+    rows = []
+    for path in sorted((out / "students").glob("*/summary.json")):
+        rows.append(csv_row(json.loads(path.read_text(encoding="utf-8"))))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_HEAD)
+    writer.writerows(sorted(rows, key=lambda r: r[0]))
+    target = out / "grades.csv"
+    tmp = target.with_suffix(".csv.tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def grade(args) -> int:
+    students = shard(discover(args.submissions), args.shard)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"grading {len(students)} students with {args.jobs} job(s)"
+          + (f", shard {args.shard}" if args.shard else ""), flush=True)
+    t0 = time.perf_counter()
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {}
+        for s in students:
+            print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
+            futures[pool.submit(grade_student, s, out, args.cell_timeout, args.notebook_timeout)] = s
+        for fut in as_completed(futures):
+            s = futures[fut]
+            done += 1
+            try:
+                summary = fut.result()
+            except Exception as exc:  # noqa: BLE001 - one student's failure never stops the class
+                summary = not_graded(s, f"{type(exc).__name__}: {exc}")
+                (out / "students" / s.key).mkdir(parents=True, exist_ok=True)
+                (out / "students" / s.key / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
+            write_csv(out)
+            line = f"  [{done}/{len(students)}] {s.name}: {summary['points']}/{summary['max_points']}"
+            print(line + "".join(f"\n      ! {p}" for p in summary.get("problems", [])), flush=True)
+    print(f"wrote {write_csv(out)} ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def merge(args) -> int:
+    """Join shard outputs: copy every student's folder into ``--out`` and rebuild grades.csv."""
+    for part in args.parts:
+        for folder in sorted((part / "students").glob("*")):
+            dest = args.out / "students" / folder.name
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(folder, dest)
+    print(f"wrote {write_csv(args.out)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde.classgrade",
+                                     description="Grade a class with the hidden pytest graders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade every submission under a folder")
+    g.add_argument("submissions", type=Path)
+    g.add_argument("--out", type=Path, required=True, help="results folder")
+    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
+    g.add_argument("--cell-timeout", type=int, default=300)
+    g.add_argument("--notebook-timeout", type=int, default=900)
+    g.set_defaults(func=grade)
+    m = sub.add_parser("merge", help="join the outputs of several shards")
+    m.add_argument("parts", type=Path, nargs="+")
+    m.add_argument("--out", type=Path, required=True)
+    m.set_defaults(func=merge)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Class grading: bad input is reported per student and never stops the class; jobs and shards agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from autograde import classgrade
+from tests.conftest import run_class
+from tests.examples import example, path_of
+
+ODD = "Zoë O'Brien (2)"
+
+
+def untouched(notebook: str = "01_linear_system") -> bytes:
+    return path_of(example(notebook, "untouched")).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bad_class(tmp_path_factory) -> Path:
+    """One student per kind of bad input, in nbgrader's layout, plus one flat notebook."""
+    root = tmp_path_factory.mktemp("bad-class")
+
+    def put(student: str, name: str, data: bytes) -> None:
+        folder = root / student / "gd_applications"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+    put("missing_two", "01_linear_system.ipynb", untouched())
+    put("broken_json", "01_linear_system.ipynb", b'{"cells": [')
+    put("other_assignment", "01_linear_system.ipynb",
+        b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    put("renamed", "homework.ipynb", untouched())
+    (root / "empty" / "gd_applications").mkdir(parents=True)
+    put(ODD, "01_linear_system.ipynb", untouched())
+    put("duplicate", "01_linear_system.ipynb", untouched())
+    put("duplicate", "01_linear_system-Copy1.ipynb", untouched())
+    (root / "flat_student.ipynb").write_bytes(untouched())
+    return root
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def bad_run(bad_class, tmp_path_factory):
+    before = fingerprint(bad_class)
+    run = run_class(bad_class, tmp_path_factory.mktemp("bad-results"), "--jobs", "2")
+    assert run.returncode == 0, run.output
+    assert fingerprint(bad_class) == before, "a submission was modified"
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, status, line", [
+    ("missing_two", "graded with problems", "02_mnist_gradient_tape.ipynb: missing"),
+    ("broken_json", "graded with problems", "not a valid notebook"),
+    ("other_assignment", "graded with problems", "none of its cells belong to gd_applications"),
+    ("renamed", "graded with problems", "homework.ipynb: renamed; graded as 01_linear_system.ipynb"),
+    ("empty", "graded with problems", "empty: no notebooks"),
+    (ODD, "graded with problems", "03_logistic_regression.ipynb: missing"),
+    ("duplicate", "graded with problems", "graded 01_linear_system.ipynb, not 01_linear_system-Copy1.ipynb"),
+    ("flat_student", "graded with problems", "02_mnist_gradient_tape.ipynb: missing"),
+])
+def test_each_bad_input_gets_a_clear_line_and_the_class_is_graded(bad_run, student, status, line):
+    rows = {r["student"]: r for r in bad_run.csv()}
+    assert rows[student]["status"] == status
+    assert line in rows[student]["problems"] + json.dumps(bad_run.summary(student), ensure_ascii=False)
+    assert rows[student]["total"] == "0"  # every notebook here is empty, broken or missing
+    assert line in bad_run.output or line.split(":")[0] in bad_run.output
+
+
+@pytest.mark.slow
+def test_an_invalid_notebook_scores_zero_with_a_fix(bad_run):
+    nb = next(n for n in bad_run.summary("broken_json")["notebooks"] if n["notebook"] == "01_linear_system")
+    assert nb["points"] == 0 and "not a valid notebook" in nb["problem"] and "Fix:" in nb["problem"]
+
+
+@pytest.mark.slow
+def test_odd_student_names_get_safe_folders_and_keep_their_name(bad_run):
+    folder = bad_run.out / "students" / classgrade.safe_name(ODD)
+    assert (folder / "summary.json").exists() and "'" not in folder.name and " " not in folder.name
+    assert bad_run.summary(ODD)["student"] == ODD
+
+
+@pytest.mark.slow
+def test_shards_with_one_job_merge_into_the_same_grades_as_two_jobs(bad_class, bad_run, tmp_path):
+    parts = [run_class(bad_class, tmp_path / f"part{i}", "--shard", f"{i}/2", "--jobs", "1") for i in (1, 2)]
+    assert all(p.returncode == 0 for p in parts), [p.output for p in parts]
+    assert {r["student"] for r in parts[0].csv()}.isdisjoint({r["student"] for r in parts[1].csv()})
+    classgrade.main(["merge", str(parts[0].out), str(parts[1].out), "--out", str(tmp_path / "merged")])
+    merged = (tmp_path / "merged" / "grades.csv").read_text(encoding="utf-8")
+    assert merged == (bad_run.out / "grades.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_regrading_is_idempotent_and_keeps_other_students(bad_class, bad_run, tmp_path):
+    out = tmp_path / "again"
+    first = run_class(bad_class, out, "--shard", "1/3")
+    csv_first = (out / "grades.csv").read_text(encoding="utf-8")
+    graded_first = len(first.csv())
+    second = run_class(bad_class, out, "--shard", "1/3")
+    assert first.returncode == second.returncode == 0
+    assert (out / "grades.csv").read_text(encoding="utf-8") == csv_first
+    third = run_class(bad_class, out, "--shard", "2/3")  # adds students, keeps the first shard's
+    assert third.returncode == 0
+    assert len(third.csv()) == graded_first + len(run_class_students(bad_class, "2/3"))
+    assert csv_first.splitlines()[1] in (out / "grades.csv").read_text(encoding="utf-8").splitlines()
+
+
+def run_class_students(root: Path, spec: str) -> list[str]:
+    return [s.name for s in classgrade.shard(classgrade.discover(root), spec)]
+
+
+def test_a_student_whose_grading_breaks_is_not_graded_and_the_rest_are(tmp_path, monkeypatch):
+    for name in ("ann", "ben", "cat"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+
+    def fake(student, out, *_):
+        if student.name == "ben":
+            raise RuntimeError("kernel could not start")
+        summary = {"student": student.name, "points": 7, "max_points": 30, "notebooks": [], "problems": []}
+        dest = out / "students" / student.key
+        dest.mkdir(parents=True)
+        (dest / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+        return summary
+
+    monkeypatch.setattr(classgrade, "grade_student", fake)
+    assert classgrade.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    import csv
+
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
+    assert rows["ann"]["total"] == rows["cat"]["total"] == "7"
+    assert rows["ben"]["status"] == "not graded" and "kernel could not start" in rows["ben"]["problems"]
+
+
+def test_shard_slices_cover_the_class_once():
+    students = [classgrade.Student(n) for n in "abcdefg"]
+    slices = [classgrade.shard(students, f"{i}/3") for i in (1, 2, 3)]
+    assert sorted(s.name for part in slices for s in part) == list("abcdefg")
+    with pytest.raises(SystemExit, match="expected I/N"):
+        classgrade.shard(students, "4/3")
