@@ -25,8 +25,16 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
 
 # Training cells run for seconds; a stuck cell is interrupted after 5 minutes.
 c.Execute.timeout = 300
-# Test cells deleted by a student are put back before grading.
-c.OverwriteCells.add_missing_cells = True
+# Test cells deleted by a student are put back before grading (with a fix for nbgrader
+# 0.9.6, which stops with KeyError when the deleted cell follows a read-only cell).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograde.nbgrader_fixes.RestoreDeletedCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.RestoreDeletedCells.add_missing_cells = True
 # Backstop for TensorFlow log lines that reach stderr despite the settings above.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (

@@ -28,12 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograde import sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.submission import collect
 
@@ -92,9 +94,12 @@ def shard(students: list[Student], spec: str | None) -> list[Student]:
     return [s for k, s in enumerate(students) if k % n == i - 1]
 
 
-def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int) -> dict:
-    """Grade one student in a fresh process and write their three result files; returns the summary."""
-    dest = out / "students" / student.key
+def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
+                  hide: tuple[Path, ...] = ()) -> dict:
+    """Grade one student in a fresh process and write their three result files; returns the summary.
+
+    ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
+    """
     with tempfile.TemporaryDirectory(prefix="gdclass-") as tmp:
         staged = Path(tmp) / "submission"
         staged.mkdir()
@@ -104,7 +109,8 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
                "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)]
         t = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+        env = {**os.environ, "GDGRADE_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
                               timeout=notebook_timeout * len(NOTEBOOKS) + 300)
         summary_path = results / "summary.json"
         if proc.returncode != 0 or not summary_path.exists():
@@ -120,18 +126,31 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
                              if nb.get("problem") and "file not found" not in nb["problem"]]  # said above
         summary["problems"] = student.problems + found.problems + notebook_problems
         summary["seconds"] = round(time.perf_counter() - t, 1)
-        staging = Path(tmp) / "dest"
-        staging.mkdir()
+        junit = results / "junit.xml"
+        publish(out, student, summary, junit.read_bytes() if junit.exists() else None)
+    return summary
+
+
+_WRITE_LOCK = threading.Lock()
+
+
+def publish(out: Path, student: Student, summary: dict, junit: bytes | None = None) -> None:
+    """Replace one student's result files at once (summary, Gradescope results, JUnit).
+
+    Writers and ``write_csv`` share a lock, so the class CSV never reads a half-written student.
+    """
+    dest = out / "students" / student.key
+    staging = out / "students" / f".{student.key}.new"
+    with _WRITE_LOCK:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
         (staging / "results.json").write_text(json.dumps(gradescope(summary), indent=2, ensure_ascii=False),
                                               "utf-8")
-        if (results / "junit.xml").exists():
-            shutil.copy2(results / "junit.xml", staging / "junit.xml")
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(staging), dest)
-    return summary
+        if junit is not None:
+            (staging / "junit.xml").write_bytes(junit)
+        shutil.rmtree(dest, ignore_errors=True)
+        staging.rename(dest)
 
 
 def not_graded(student: Student, why: str) -> dict:
@@ -169,8 +188,13 @@ def csv_row(summary: dict) -> list:
 
 def write_csv(out: Path) -> Path:
     """Rebuild ``out/grades.csv`` from every student's summary under ``out/students``."""
+    with _WRITE_LOCK:
+        return _write_csv(out)
+
+
+def _write_csv(out: Path) -> Path:
     rows = []
-    for path in sorted((out / "students").glob("*/summary.json")):
+    for path in sorted((out / "students").glob("[!.]*/summary.json")):
         rows.append(csv_row(json.loads(path.read_text(encoding="utf-8"))))
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -189,13 +213,15 @@ def grade(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(students)} students with {args.jobs} job(s)"
           + (f", shard {args.shard}" if args.shard else ""), flush=True)
+    print(f"  {sandbox.describe()}", flush=True)
     t0 = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {}
         for s in students:
             print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
-            futures[pool.submit(grade_student, s, out, args.cell_timeout, args.notebook_timeout)] = s
+            futures[pool.submit(grade_student, s, out, args.cell_timeout, args.notebook_timeout,
+                                (args.submissions, out))] = s
         for fut in as_completed(futures):
             s = futures[fut]
             done += 1
@@ -203,8 +229,7 @@ def grade(args) -> int:
                 summary = fut.result()
             except Exception as exc:  # noqa: BLE001 - one student's failure never stops the class
                 summary = not_graded(s, f"{type(exc).__name__}: {exc}")
-                (out / "students" / s.key).mkdir(parents=True, exist_ok=True)
-                (out / "students" / s.key / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
+                publish(out, s, summary)
             write_csv(out)
             line = f"  [{done}/{len(students)}] {s.name}: {summary['points']}/{summary['max_points']}"
             print(line + "".join(f"\n      ! {p}" for p in summary.get("problems", [])), flush=True)

@@ -69,10 +69,21 @@ def submit(course: Path, student: str, notebooks: dict[str, Path]) -> Path:
 
 
 def autograde(course: Path, student: str | None = None,
-              on_line: Callable[[str], None] | None = None) -> str:
-    """``nbgrader autograde`` every submission (or one student's), re-grading from scratch."""
+              on_line: Callable[[str], None] | None = None, options: tuple[str, ...] = (),
+              check: bool = True) -> str:
+    """``nbgrader autograde`` every submission (or one student's), re-grading from scratch.
+
+    ``options`` are extra command-line options, e.g. ``("--Execute.timeout=20",)``. nbgrader
+    exits non-zero when any student could not be graded (a dead kernel, say) after grading
+    the others; ``check=False`` returns its log instead of raising.
+    """
     extra = ["--student", student] if student else []
-    return nbgrader(course, "autograde", ASSIGNMENT, "--force", *extra, on_line=on_line)
+    try:
+        return nbgrader(course, "autograde", ASSIGNMENT, "--force", *extra, *options, on_line=on_line)
+    except NbgraderFailed as exc:
+        if check:
+            raise
+        return str(exc)
 
 
 def generate_feedback(course: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 import traceback
 
@@ -18,6 +19,10 @@ MIME = "application/vnd.gdgrade.result+json"
 def _message(exc: BaseException) -> str:
     if isinstance(exc, AssertionError) and str(exc):
         return str(exc)
+    if isinstance(exc, MemoryError):
+        limit = os.environ.get("GDGRADE_MEMORY_MB", "?")
+        return (f"memory limit: the code needed more memory than the {limit} MiB the grader allows "
+                "(MemoryError)")
     # an error inside the student's code: show where it happened, briefly
     tb = traceback.extract_tb(exc.__traceback__)
     where = next((f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(tb)
@@ -26,11 +31,14 @@ def _message(exc: BaseException) -> str:
     return f"{text} (raised at {where})" if where else text
 
 
-def report(grade_id: str, ns: dict, nonce: str) -> None:
-    """Run check ``grade_id`` on namespace ``ns`` and publish ``{passed, message, seconds}``."""
+def report(grade_id: str, ns: dict, nonce: str, export_path: str | None = None) -> None:
+    """Run check ``grade_id`` on namespace ``ns`` and publish ``{passed, message, seconds}``.
+
+    With ``export_path``, also save the values the grader re-checks outside this kernel.
+    """
     from IPython.display import display
 
-    from autograde.registry import run_check
+    from autograde.registry import export_values, run_check
 
     start = time.perf_counter()
     sink = io.StringIO()
@@ -40,6 +48,11 @@ def report(grade_id: str, ns: dict, nonce: str) -> None:
         passed, message = True, ""
     except Exception as exc:  # noqa: BLE001 - any failure of student code is a result
         passed, message = False, _message(exc)
+    if export_path and passed:
+        try:
+            export_values(grade_id, ns, export_path)
+        except Exception as exc:  # noqa: BLE001 - the grader reports the missing values
+            message = f"could not export values for the grader: {_message(exc)}"
     result = {"grade_id": grade_id, "passed": passed, "message": message,
               "seconds": round(time.perf_counter() - start, 3), "nonce": nonce}
     display({MIME: result, "text/plain": f"{grade_id}: {'passed' if passed else 'failed'}"}, raw=True)

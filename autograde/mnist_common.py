@@ -49,3 +49,18 @@ def accuracy_of(predict, x: np.ndarray, y: np.ndarray, batch: int = 2000) -> flo
         scores = np.asarray(predict(x[start:start + batch]))
         right += int(np.sum(np.argmax(scores, axis=1) == y[start:start + batch]))
     return right / len(x)
+
+
+#: Weight shapes of the lesson's network: Dense(128) kernel and bias, Dense(10) kernel and bias.
+MLP_SHAPES = ((784, 128), (128,), (128, 10), (10,))
+
+
+def mlp_forward(weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Class scores (N, 10) of the lesson's network at inference (Dropout off), in NumPy.
+
+    weights: ``model.get_weights()`` of Flatten → Dense(128, relu) → Dropout → Dense(10, softmax);
+    x: images (N, 28, 28). The softmax is left out: it does not change the argmax.
+    """
+    w1, b1, w2, b2 = (np.asarray(w, np.float32) for w in weights)
+    hidden = np.maximum(x.reshape(len(x), -1) @ w1 + b1, 0.0)
+    return hidden @ w2 + b2

@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from autograde.mnist_common import accuracy_of, grader_data, threshold
+from autograde.mnist_common import MLP_SHAPES, accuracy_of, grader_data, mlp_forward, threshold
 from gdkit.checks._common import CheckFailed, call_student, say
 from gdkit.checks.mnist_mlp import LOSS_TOL, ONE_HOT_HINT, fixed_batch, scalar, tiny_model
 from gdkit.tolerance import rel_error
@@ -147,3 +147,21 @@ def mlp_accuracy(model, seed: int = 0) -> None:
             f"Test accuracy {acc:.4f} is below the threshold {minimum} ({described}): "
             "check the loss, the training step and that the best weights were restored.",
         ))
+
+
+def export_weights(model) -> dict[str, np.ndarray]:
+    """The trained weights, for the grader to re-check outside the kernel."""
+    return {f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+
+
+def recheck_accuracy(arrays: dict[str, np.ndarray], seed: int = 0) -> None:
+    """Outside the kernel: the exported weights reach the threshold on the grader's own data."""
+    weights = [arrays[f"w{i}"] for i in range(len(arrays))]
+    if tuple(w.shape for w in weights) != MLP_SHAPES:
+        raise CheckFailed(f"The model's weights have shapes {[w.shape for w in weights]}, not the lesson's "
+                          f"network {list(MLP_SHAPES)}: keep build_model() as given.")
+    data = grader_data()
+    minimum, described = threshold("mlp")
+    acc = accuracy_of(lambda x: mlp_forward(weights, x), data.x_test, data.y_test)
+    if acc < minimum:
+        raise CheckFailed(f"Test accuracy {acc:.4f} is below the threshold {minimum} ({described}).")

@@ -39,6 +39,10 @@ class Check:
     visible: tuple[Callable, ...]
     hidden: tuple[Callable, ...]
     description: str
+    #: For checks worth re-checking outside the student's kernel: ``export(*needed)`` gives
+    #: arrays (run in the kernel), ``recheck(arrays, seed=...)`` judges them in the grader.
+    export: Callable | None = None
+    recheck: Callable | None = None
 
 
 CHECKS: tuple[Check, ...] = (
@@ -71,7 +75,8 @@ CHECKS: tuple[Check, ...] = (
           "Early stopping on scripted validation losses stops in time and restores the best weights."),
     Check("mlp_test_accuracy", "02_mnist_gradient_tape", 3, ("model",),
           (), (mlp.mlp_accuracy,),
-          "The trained network reaches the accuracy threshold on the grader's own test set."),
+          "The trained network reaches the accuracy threshold on the grader's own test set.",
+          export=mlp.export_weights, recheck=mlp.recheck_accuracy),
     Check("logits_and_loss_value", "03_logistic_regression", 2, ("logits", "cross_entropy"),
           (lr_visible.check_logits_and_loss_example,), (lr.logits_and_loss_match_reference,),
           "Logits x·W + b and the mean softmax cross-entropy equal the reference."),
@@ -83,13 +88,16 @@ CHECKS: tuple[Check, ...] = (
           "One SGD step equals W − lr·dW, b − lr·db from a fixed point."),
     Check("loss_decreases", "03_logistic_regression", 2, ("W", "b", "losses"),
           (), (lr.loss_decreases,),
-          "The training loss falls: recorded windows, and the grader's own full training loss."),
+          "The training loss falls: recorded windows, and the grader's own full training loss.",
+          export=lr.export_params, recheck=lr.recheck_loss_decreases),
     Check("test_accuracy_reported", "03_logistic_regression", 1, ("W", "b", "test_accuracy"),
           (), (lr.reported_accuracy,),
-          "The reported accuracy is measured on the test set, not on a training batch."),
+          "The reported accuracy is measured on the test set, not on a training batch.",
+          export=lr.export_params, recheck=lr.recheck_reported_accuracy),
     Check("logreg_test_accuracy", "03_logistic_regression", 2, ("W", "b"),
           (), (lr.logreg_accuracy,),
-          "The trained W, b reach the accuracy threshold on the grader's own test set."),
+          "The trained W, b reach the accuracy threshold on the grader's own test set.",
+          export=lr.export_params, recheck=lr.recheck_logreg_accuracy),
 )
 
 BY_ID = {c.grade_id: c for c in CHECKS}
@@ -120,6 +128,14 @@ def run_hidden(grade_id: str, ns: dict) -> None:
     for fn in check.hidden:
         seed_everything(seed)
         fn(*args, seed=seed)
+
+
+def export_values(grade_id: str, ns: dict, path: str) -> None:
+    """Save what the check's ``recheck`` needs, as a NumPy .npz file at ``path``."""
+    import numpy as np
+
+    check = BY_ID[grade_id]
+    np.savez(path, **check.export(*_needed(check, ns)))
 
 
 def run_check(grade_id: str, ns: dict) -> None:

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from autograde.kernel import MIME
-from autograde.registry import ASSIGNMENT, CHECKS, Check
+from autograde.registry import ASSIGNMENT, BY_ID, CHECKS, Check, grading_seed
+from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source" / ASSIGNMENT
@@ -59,6 +62,7 @@ class NotebookGrade:
     results: list[CheckResult] = field(default_factory=list)
     problem: str | None = None
     seconds: float = 0.0
+    isolation: str = ""
 
     @property
     def points(self) -> int:
@@ -82,10 +86,14 @@ def source_notebook(notebook: str) -> nbformat.NotebookNode:
     return nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
 
 
+EXPORTS = ".gdgrade"
+
+
 def check_cell(grade_id: str, nonce: str) -> nbformat.NotebookNode:
+    export = f"{EXPORTS}/{grade_id}-{nonce}.npz" if BY_ID[grade_id].export else None
     cell = nbformat.v4.new_code_cell(
         "from autograde.kernel import report as __gdgrade_report\n"
-        f"__gdgrade_report({grade_id!r}, globals(), {nonce!r})"
+        f"__gdgrade_report({grade_id!r}, globals(), {nonce!r}, {export!r})"
     )
     cell.metadata["gdgrade_id"] = grade_id
     return cell
@@ -128,21 +136,86 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
         return None, f"{path}: cannot be read as a notebook ({type(exc).__name__}: {exc})."
 
 
-def _outcome(cell, nonce: str, executed: bool, why_not_run: str) -> tuple[bool, str, float]:
+def _outcome(cell, nonce: str, executed: bool, why_not_run: str,
+             cell_timeout: int) -> tuple[bool, str, float]:
     for out in cell.get("outputs", []):
         data = out.get("data", {}).get(MIME) if out.get("output_type") == "display_data" else None
         if isinstance(data, dict) and data.get("nonce") == nonce:
             return bool(data["passed"]), str(data["message"]), float(data.get("seconds", 0.0))
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            if out.get("ename") == "CellTimeoutError":
-                return False, "time limit: this check ran longer than the per-cell limit", 0.0
+            if out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):  # only the grader interrupts
+                return False, ("time limit: this check ran longer than the per-cell limit of "
+                               f"{cell_timeout} s (an endless loop?)"), 0.0
             return False, f"{out.get('ename')}: {out.get('evalue')}", 0.0
     return False, (why_not_run if not executed else "the check produced no result"), 0.0
 
 
+#: Address-space limit of every grading kernel, MiB (TensorFlow needs about 2 GiB to start).
+MEMORY_MB = 4096
+
+
+#: What a sandboxed kernel must not see: solutions, tests, other students' work, the gradebook.
+HIDDEN_FROM_KERNEL = ("source", "release", "tests", "submitted", "autograded", "feedback",
+                      "gradebook.db", "grading-results", ".git")
+
+
+def sandbox_for(work: Path, submission: Path) -> Sandbox | None:
+    """The sandbox of a kernel working in ``work``, or None when bubblewrap cannot run here.
+
+    Extra paths to hide (a class's submissions and results) come from ``GDGRADE_HIDE``.
+    """
+    if not probe()[0]:
+        return None
+    extra = [Path(p) for p in os.environ.get("GDGRADE_HIDE", "").split(os.pathsep) if p]
+    hide = tuple(ROOT / name for name in HIDDEN_FROM_KERNEL) + (submission.parent.resolve(), *extra)
+    return Sandbox(work=work, hide=hide, readonly=(ROOT / "autograde", Path(sys.prefix)))
+
+
+def kernel_manager(spec_dir: Path, memory_mb: int, sandbox: Sandbox | None):
+    """A kernel manager whose kernel runs under ``memory_mb`` MiB of address space, sandboxed if given.
+
+    A sandboxed kernel has no network: it talks to the grader over unix sockets in its work
+    folder (Jupyter's IPC transport), and is interrupted by message, not by signal.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    folder = spec_dir / "gdgrade"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "autograde.limited_kernel", "--memory-mb", str(memory_mb),
+            "-f", "{connection_file}"]
+    spec = {"argv": wrap(sandbox, argv) if sandbox else argv, "display_name": "gdgrade (limited)",
+            "language": "python", "interrupt_mode": "message" if sandbox else "signal"}
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    km = AsyncKernelManager(kernel_name="gdgrade",
+                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    if sandbox:
+        km.transport = "ipc"
+        km.ip = str(sandbox.work / EXPORTS / "kernel")
+        km.connection_file = str(sandbox.work / EXPORTS / "connection.json")
+    return km
+
+
+def recheck(result: CheckResult, work: Path, nonce: str) -> None:
+    """Judge an exported value outside the kernel; a check passes only if both judgements pass."""
+    check = result.check
+    if check.recheck is None or not result.passed:
+        return
+    path = work / EXPORTS / f"{check.grade_id}-{nonce}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        check.recheck(arrays, seed=grading_seed())
+    except Exception as exc:  # noqa: BLE001 - a missing or wrong value is the student's result
+        why = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+        result.passed = False
+        result.message = f"re-checked by the grader outside your kernel: {why}"
+
+
 def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
-                   notebook_timeout: int = 900, workdir: Path | None = None) -> NotebookGrade:
+                   notebook_timeout: int = 900, workdir: Path | None = None,
+                   memory_mb: int = MEMORY_MB) -> NotebookGrade:
     """Grade the notebook at ``path`` as exercise ``notebook`` (a stem such as 01_linear_system)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
@@ -160,12 +233,18 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
     nb = rebuild(submitted, source_notebook(notebook), nonce)
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="gdgrade-")) if own_dir else workdir
+    specs = Path(tempfile.mkdtemp(prefix="gdgrade-spec-"))
     try:
         _copy_support_files(work)
+        (work / EXPORTS).mkdir(exist_ok=True)
         env = {**os.environ, **KERNEL_ENV,
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                                interrupt_on_timeout=True,
+        sandbox = sandbox_for(work, path)
+        grade.isolation = describe() if sandbox else f"isolation: NONE — {probe()[1]}"
+        client = NotebookClient(nb, km=kernel_manager(specs, memory_mb, sandbox), timeout=cell_timeout,
+                                allow_errors=True, interrupt_on_timeout=True,
+                                error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
+                                                  "traceback": ["CellTimeoutError"]},
                                 resources={"metadata": {"path": str(work)}})
         why = "not run: an earlier cell stopped the notebook"
         watchdog = threading.Timer(notebook_timeout, _kill_kernel, args=(client,))
@@ -184,9 +263,11 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
         for check in checks:
             cell = by_id.get(check.grade_id)
             executed = cell is not None and cell.get("execution_count") is not None
-            passed, message, secs = _outcome(cell or {}, nonce, executed, why)
+            passed, message, secs = _outcome(cell or {}, nonce, executed, why, cell_timeout)
             grade.results.append(CheckResult(check, passed, message, secs))
+            recheck(grade.results[-1], work, nonce)
     finally:
+        shutil.rmtree(specs, ignore_errors=True)
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
     grade.seconds = time.perf_counter() - start

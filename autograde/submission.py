@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
+from autograde.registry import ASSIGNMENT, NOTEBOOKS
 
 
 @dataclass
@@ -18,6 +19,19 @@ class Collected:
     files: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     originals: dict[str, Path] = field(default_factory=dict)  # stem -> submitted file, when staged
+
+
+@functools.lru_cache(maxsize=1)
+def source_ids() -> dict[str, frozenset[str]]:
+    """Every nbgrader grade_id of each source notebook (answers, given code and tests)."""
+    from autograde.runner import SOURCE
+
+    out = {}
+    for stem in NOTEBOOKS:
+        nb = nbformat.read(SOURCE / f"{stem}.ipynb", as_version=4)
+        out[stem] = frozenset(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                              if "grade_id" in c.get("metadata", {}).get("nbgrader", {}))
+    return out
 
 
 def identify(path: Path) -> tuple[str | None, str | None]:
@@ -32,8 +46,8 @@ def identify(path: Path) -> tuple[str | None, str | None]:
         if path.stem in NOTEBOOKS:
             return path.stem, None
         return None, f"{path.name}: not a readable notebook ({type(exc).__name__}); ignored"
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
-    owners = {c.notebook for c in CHECKS if c.grade_id in ids}
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells} - {None}
+    owners = {stem for stem, known in source_ids().items() if ids & known}
     if len(owners) == 1:
         return owners.pop(), None
     if path.stem in owners:

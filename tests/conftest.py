@@ -87,10 +87,11 @@ class ClassRun:
             return list(csv.DictReader(f))
 
 
-def run_class(submissions: Path, out: Path, *extra: str) -> ClassRun:
+def run_class(submissions: Path, out: Path, *extra: str, env: dict | None = None) -> ClassRun:
     proc = subprocess.run([sys.executable, "-m", "autograde.classgrade", "grade", str(submissions),
                            "--out", str(out), *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
+                          cwd=ROOT, capture_output=True, text=True, timeout=3600,
+                          env={**os.environ, **(env or {})})
     return ClassRun(proc.returncode, proc.stdout + proc.stderr, out)
 
 

@@ -125,9 +125,7 @@ def test_a_student_whose_grading_breaks_is_not_graded_and_the_rest_are(tmp_path,
         if student.name == "ben":
             raise RuntimeError("kernel could not start")
         summary = {"student": student.name, "points": 7, "max_points": 30, "notebooks": [], "problems": []}
-        dest = out / "students" / student.key
-        dest.mkdir(parents=True)
-        (dest / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+        classgrade.publish(out, student, summary)
         return summary
 
     monkeypatch.setattr(classgrade, "grade_student", fake)

@@ -1,0 +1,33 @@
+"""Start an IPython kernel under an address-space limit.
+
+    python -m autograde.limited_kernel --memory-mb 4096 -f CONNECTION_FILE
+
+The limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside the
+student's code instead of exhausting the machine. TensorFlow needs about 2 GiB of address
+space to start; the MNIST exercises run under 3 GiB.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import runpy
+import sys
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--memory-mb"]:
+        limit = int(argv[1]) * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        os.environ["GDGRADE_MEMORY_MB"] = argv[1]
+        argv = argv[2:]
+    # In a PID namespace (the sandbox) the grader's PID means nothing: without this, the
+    # kernel would think its parent had exited and shut down. The sandbox's
+    # --die-with-parent ends the kernel with the grader instead.
+    os.environ.pop("JPY_PARENT_PID", None)
+    sys.argv = ["ipykernel_launcher", *argv]
+    runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,134 @@
+"""Run a command (a student's Jupyter kernel) inside a bubblewrap sandbox.
+
+``wrap(Sandbox(work=...), argv)`` returns ``argv`` prefixed by a ``bwrap`` command line: the
+whole filesystem is visible read-only, ``work`` is the only writable folder (and the working
+directory and HOME), ``hide`` paths are masked, and there is no network but loopback. The
+kernel still talks to its client over Jupyter's IPC transport: put its sockets in ``work``.
+
+When bubblewrap is missing or cannot create namespaces here, ``probe()`` says why and
+``wrap`` refuses; grading then relies on time and memory limits only (see ``describe()``).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+PROBE_TIMEOUT = 10.0  # seconds
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What the wrapped command may see and write.
+
+    ``work``: the only writable folder; the command's working directory and HOME.
+    ``hide``: folders (replaced by an empty tmpfs) or files (replaced by /dev/null: read as empty,
+    writes discarded) that must not be visible at all; missing ones are skipped.
+    ``readonly``: extra folders or files made visible read-only, even under a hidden path or /tmp
+    (e.g. the repository's ``autograde/`` package, the venv, the Python installation).
+    ``share_net``: False unshares the network (only loopback inside).
+    """
+
+    work: Path
+    hide: tuple[Path, ...] = ()
+    readonly: tuple[Path, ...] = ()
+    share_net: bool = False
+
+
+# Namespaces and process options shared by probe() and wrap().
+_BASE_MOUNTS = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+# As real root, bwrap keeps every capability unless told otherwise: with CAP_SYS_ADMIN the
+# command could unmount the masks over hidden paths or remount "/" read-write.
+_PROCESS = ["--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> tuple[bool, str]:
+    """Whether bwrap exists and can run `true` with --unshare-net --unshare-pid here; the reason when not.
+
+    Cached per process (``probe.cache_clear()`` forgets it). The test run times out after
+    ``PROBE_TIMEOUT`` seconds.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False, "bwrap not found on PATH (install the Debian package 'bubblewrap')"
+    cmd = [bwrap, *_BASE_MOUNTS, "--unshare-net", *_PROCESS, "true"]
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"bwrap did not finish a test run of `true` within {PROBE_TIMEOUT:g} s"
+    except OSError as exc:  # not executable, wrong architecture, ...: report it, do not crash
+        return False, f"bwrap could not be started: {exc}"
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        return False, f"bwrap cannot create a sandbox here: {detail[0]}"
+    return True, f"{bwrap} works"
+
+
+def _version() -> str:
+    """The installed bubblewrap's version, e.g. '0.8.0' ('unknown version' if it does not say)."""
+    bwrap = shutil.which("bwrap")
+    try:
+        out = subprocess.run([bwrap or "bwrap", "--version"], capture_output=True, text=True,
+                             timeout=PROBE_TIMEOUT).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):  # probe() already succeeded; a label is enough
+        return "unknown version"
+    return out[-1] if out else "unknown version"
+
+
+def _depth(path: Path) -> int:
+    return len(path.parts)
+
+
+def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
+    """argv wrapped in bwrap: `/` read-only, fresh /dev, /proc and /tmp (tmpfs), `work` bound read-write at the same path and used as cwd and HOME, `readonly` re-bound read-only after the tmpfs/hide mounts, `hide` paths masked, --unshare-net (unless share_net), --unshare-pid, --die-with-parent, --new-session. Paths are resolved (absolute). Raises RuntimeError naming the reason when probe() is false.
+
+    Mounts after the fixed ones are ordered by path depth, so a folder's mount never covers
+    a mount inside it: ``work`` or a ``readonly`` folder inside a hidden folder (or /tmp)
+    stays visible, and a hidden path inside ``work`` or a ``readonly`` folder stays hidden.
+    For the same path, ``hide`` wins over ``readonly``, which wins over ``work``.
+    Missing ``hide`` and ``readonly`` entries are skipped; ``work`` must be an existing folder.
+    """
+    ok, reason = probe()
+    if not ok:
+        raise RuntimeError(f"cannot sandbox the command: {reason}")
+    work = Path(sandbox.work).resolve()
+    if not work.is_dir():
+        raise FileNotFoundError(f"sandbox work folder does not exist: {work}")
+
+    mounts: list[tuple[int, int, list[str]]] = [(_depth(work), 0, ["--bind", str(work), str(work)])]
+    for entry in sandbox.readonly:
+        path = Path(entry).resolve()
+        if path.exists():
+            mounts.append((_depth(path), 1, ["--ro-bind", str(path), str(path)]))
+    for entry in sandbox.hide:
+        path = Path(entry).resolve()
+        if path.is_dir():
+            mounts.append((_depth(path), 2, ["--tmpfs", str(path)]))
+        elif path.exists():
+            # --dev-bind: on a plain (nodev) bind, opening /dev/null fails with EACCES instead
+            # of reading as empty; writes to it are discarded.
+            mounts.append((_depth(path), 2, ["--dev-bind", "/dev/null", str(path)]))
+    mounts.sort(key=lambda m: (m[0], m[1]))  # stable: same depth and kind keep the caller's order
+
+    cmd = [shutil.which("bwrap") or "bwrap", *_BASE_MOUNTS]
+    for _, _, args in mounts:
+        cmd += args
+    cmd += ["--chdir", str(work), "--setenv", "HOME", str(work)]
+    if not sandbox.share_net:
+        cmd.append("--unshare-net")
+    cmd += [*_PROCESS, "--", *argv]
+    return cmd
+
+
+def describe() -> str:
+    """One line for logs: 'isolation: bubblewrap <version> (no network, read-only filesystem except the working folder)' or 'isolation: NONE — <reason>; grading runs with time and memory limits only'."""
+    ok, reason = probe()
+    if not ok:
+        return f"isolation: NONE — {reason}; grading runs with time and memory limits only"
+    return (f"isolation: bubblewrap {_version()} "
+            "(no network, read-only filesystem except the working folder)")
