@@ -33,10 +33,14 @@ release: setup     ## regenerate release/ from source/ with nbgrader
 examples: setup    ## rewrite tests/submissions/ from the release and tests/examples.py
 	$(PY) -m tests.examples
 
-bench: setup       ## grading time and the lesson's original loops
+bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus
 	$(PY) bench/grading_time.py
+	$(PY) bench/notebook_times.py
+	$(PY) bench/class_grading.py
 	$(PY) bench/lesson_linear_system.py
+	$(PY) bench/lesson_mnist.py
 	$(PY) bench/calibrate_linear_system.py
+	$(PY) bench/corpus_report.py
 
 clean:             ## remove the nbgrader stages and gradebook made by `make main`
 	rm -rf submitted autograded feedback gradebook.db grading-results

@@ -24,9 +24,9 @@ def use_cjk_font() -> str | None:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     found = next((name for name in CJK_FONTS if name in installed), None)
     if found:
-        # DejaVu Sans first (Latin letters, digits, the minus sign), the CJK font as fallback
-        rcParams["font.sans-serif"] = ["DejaVu Sans", found,
-                                       *(f for f in rcParams["font.sans-serif"] if f != "DejaVu Sans")]
+        # DejaVu Sans first (Latin letters, digits, the minus sign), the CJK font as fallback:
+        # matplotlib falls back glyph by glyph across the families listed in font.family
+        rcParams["font.family"] = ["DejaVu Sans", found]
     # fonts without a glyph or a "normal" weight only cost looks: keep their notices off stderr
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class CheckFailed(AssertionError):
     """A check found a wrong answer; the message says what was expected and the likely cause."""
@@ -39,3 +41,13 @@ def call_student(fn, *args, name: str, hint: str = "", **kwargs):
 def passed(what: str, not_checked: str) -> None:
     """Print the success line of a visible check, with what it did not check."""
     print(f"✔ 通過 passed: {what}\n  未檢查 not checked here: {not_checked}")
+
+
+def as_scalar(value, name: str, reduce: str = "tf.reduce_mean") -> float:
+    """The float inside a 0-d tensor or number; fails on more elements, naming ``reduce`` as the fix."""
+    shape = tuple(getattr(value, "shape", ()))
+    if shape not in ((), (1,)):
+        raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了 `{reduce}`?",
+                              f"`{name}` should return a scalar, got shape {shape}: "
+                              f"did you forget `{reduce}`?"))
+    return float(np.asarray(value).reshape(()))

@@ -10,18 +10,10 @@ import math
 import numpy as np
 
 from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.checks._common import as_scalar as scalar
 from gdkit.tolerance import rel_error
 
 TOL = 1e-5
-
-
-def scalar(value, name: str) -> float:
-    shape = tuple(getattr(value, "shape", ()))
-    if shape not in ((), (1,)):
-        raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了 `tf.reduce_mean`?",
-                              f"`{name}` should return a scalar, got shape {shape}: "
-                              "did you forget `tf.reduce_mean`?"))
-    return float(np.asarray(value).reshape(()))
 
 
 def example_inputs():

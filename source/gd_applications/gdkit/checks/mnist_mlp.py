@@ -7,21 +7,13 @@ import math
 import numpy as np
 
 from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.checks._common import as_scalar as scalar
 from gdkit.tolerance import rel_error
 
 LOSS_TOL = 1e-5
 ONE_HOT_HINT = ("標籤 y_true 是 one-hot 向量,形狀 (N, 10):請用 categorical(不是 sparse)交叉熵。\n"
                 "The labels y_true are one-hot vectors, shape (N, 10): use the categorical (not the "
                 "sparse) cross-entropy.")
-
-
-def scalar(value, name: str) -> float:
-    shape = tuple(getattr(value, "shape", ()))
-    if shape not in ((), (1,)):
-        raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了取平均 `tf.reduce_mean`?",
-                              f"`{name}` should return a scalar, got shape {shape}: "
-                              "did you forget to average with `tf.reduce_mean`?"))
-    return float(np.asarray(value).reshape(()))
 
 
 def tiny_model(extra_layers=()):
