@@ -25,6 +25,7 @@ import numpy as np
 from autograde.kernel import MIME
 from autograde.registry import ASSIGNMENT, BY_ID, CHECKS, Check, grading_seed
 from autograde.sandbox import Sandbox, describe, probe, wrap
+from gdkit import data as mnist_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source" / ASSIGNMENT
@@ -169,7 +170,11 @@ def sandbox_for(work: Path, submission: Path) -> Sandbox | None:
         return None
     extra = [Path(p) for p in os.environ.get("GDGRADE_HIDE", "").split(os.pathsep) if p]
     hide = tuple(ROOT / name for name in HIDDEN_FROM_KERNEL) + (submission.parent.resolve(), *extra)
-    return Sandbox(work=work, hide=hide, readonly=(ROOT / "autograde", Path(sys.prefix)))
+    # the kernel must find the same MNIST as the grader's re-checks (which run outside it)
+    data = [mnist_data.keras_cache_path().parent]
+    if os.environ.get(mnist_data.ENV_PATH):
+        data.append(Path(os.environ[mnist_data.ENV_PATH]))
+    return Sandbox(work=work, hide=hide, readonly=(ROOT / "autograde", Path(sys.prefix), *data))
 
 
 def kernel_manager(spec_dir: Path, memory_mb: int, sandbox: Sandbox | None):
@@ -240,6 +245,8 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
         env = {**os.environ, **KERNEL_ENV,
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         sandbox = sandbox_for(work, path)
+        if sandbox:  # HOME becomes the work folder inside: keep Keras' cache where the grader sees it
+            env["KERAS_HOME"] = str(mnist_data.keras_cache_path().parent.parent)
         grade.isolation = describe() if sandbox else f"isolation: NONE — {probe()[1]}"
         client = NotebookClient(nb, km=kernel_manager(specs, memory_mb, sandbox), timeout=cell_timeout,
                                 allow_errors=True, interrupt_on_timeout=True,

@@ -24,11 +24,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-# Every test runs offline on the embedded digits, whatever MNIST this machine has cached;
-# the graders and nbgrader started by the tests inherit this environment.
-os.environ["GD_MNIST_OFFLINE"] = "1"
-os.environ.pop("GD_MNIST_PATH", None)
-os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="gd-keras-home-")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_embedded_data():
+    """Every test runs offline on the embedded digits, whatever MNIST this machine has cached;
+    the graders and nbgrader started by the tests inherit this environment.
+
+    A fixture, not module code: pytest also loads this file (a testpath) when an instructor runs
+    ``pytest autograde``, whose grading must keep the instructor's own MNIST settings.
+    """
+    names = ("GD_MNIST_OFFLINE", "GD_MNIST_PATH", "KERAS_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["GD_MNIST_OFFLINE"] = "1"
+    os.environ.pop("GD_MNIST_PATH", None)
+    os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="gd-keras-home-")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
