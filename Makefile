@@ -30,8 +30,9 @@ lint: setup
 release: setup     ## regenerate release/ from source/ with nbgrader
 	$(PY) -m nbgrader generate_assignment gd_applications --force
 
-examples: setup    ## rewrite tests/submissions/ from the release and tests/examples.py
+examples: setup    ## rewrite tests/submissions/ from the release, tests/examples.py and tests/corpus.py
 	$(PY) -m tests.examples
+	$(PY) -m tests.corpus
 
 bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus
 	$(PY) bench/grading_time.py
