@@ -262,14 +262,15 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
         except DeadKernelError:
             why = (f"not run: the notebook hit its time limit of {notebook_timeout} s"
                    if watchdog.finished.is_set() and not watchdog.is_alive()
-                   else "not run: the kernel died (crash, exit or out of memory) before this check")
+                   else "not run: the kernel died (crash, exit or out of memory) during or before this check")
             grade.problem = why
         finally:
             watchdog.cancel()
         by_id = {c.metadata.get("gdgrade_id"): c for c in nb.cells if c.metadata.get("gdgrade_id")}
         for check in checks:
             cell = by_id.get(check.grade_id)
-            executed = cell is not None and cell.get("execution_count") is not None
+            # after a dead kernel, a check without a result did not run (to its end)
+            executed = cell is not None and cell.get("execution_count") is not None and not grade.problem
             passed, message, secs = _outcome(cell or {}, nonce, executed, why, cell_timeout)
             grade.results.append(CheckResult(check, passed, message, secs))
             recheck(grade.results[-1], work, nonce)

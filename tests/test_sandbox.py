@@ -23,6 +23,10 @@ from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The running interpreter's environment: a clone under /tmp (hidden by the sandbox's tmpfs)
+#: must still be able to run sys.executable inside.
+VENV = Path(sys.prefix)
+
 # Helpers for the scripts run inside: each prints one JSON object.
 PRELUDE = """
 import errno, json, os, sys
@@ -85,7 +89,7 @@ def test_work_is_writable_cwd_and_home(tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    out = run_in(Sandbox(work), """
+    out = run_in(Sandbox(work, readonly=(VENV,)), """
 print(json.dumps({"cwd": os.getcwd(), "home": os.environ["HOME"],
                   "expanduser": os.path.expanduser("~"), "write": try_write("out.txt")}))
 """)
@@ -101,7 +105,7 @@ def test_writing_outside_work_fails(tmp_path):
     (outside / "secret.txt").write_text("secret")
     in_repo = ROOT / "sandbox-escape.txt"
     try:
-        out = run_in(Sandbox(work), """
+        out = run_in(Sandbox(work, readonly=(VENV,)), """
 outside, repo_file = sys.argv[1], sys.argv[2]
 print(json.dumps({"outside": try_write(os.path.join(outside, "x")),
                   "outside_listing": listdir(outside),
@@ -122,7 +126,7 @@ print(json.dumps({"outside": try_write(os.path.join(outside, "x")),
 def test_hidden_paths_are_invisible(course):
     need_sandbox()
     work = course / "submitted" / "me" / "ps1"
-    box = Sandbox(work, readonly=(course,),
+    box = Sandbox(work, readonly=(course, VENV),
                   hide=(course / "gradebook.db", course / "submitted" / "other_student",
                         course / "no-such-thing"))
     out = run_in(box, """
@@ -142,7 +146,7 @@ def test_readonly_inside_hidden_folder_is_readable_not_writable(course, tmp_path
     work.mkdir()
     shared = course / "submitted" / "shared"
     # readonly listed first on purpose: wrap() must still mount it after the hide mask
-    box = Sandbox(work, readonly=(shared, course), hide=(course / "submitted",))
+    box = Sandbox(work, readonly=(shared, course, VENV), hide=(course / "submitted",))
     out = run_in(box, """
 submitted = os.path.dirname(sys.argv[1])
 print(json.dumps({"listing": listdir(submitted),
@@ -168,7 +172,7 @@ def test_masks_cannot_be_removed(course, tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    box = Sandbox(work, readonly=(course,), hide=(course / "submitted",))
+    box = Sandbox(work, readonly=(course, VENV), hide=(course / "submitted",))
     out = run_in(box, """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
@@ -187,7 +191,7 @@ def test_no_network_but_loopback(tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    out = run_in(Sandbox(work), """
+    out = run_in(Sandbox(work, readonly=(VENV,)), """
 import socket, time
 start = time.monotonic()
 try:
@@ -229,7 +233,7 @@ print("ready", flush=True)
 conn, _ = srv.accept()
 conn.sendall(conn.recv(4)[::-1])
 """
-    proc = subprocess.Popen(wrap(Sandbox(work), [sys.executable, "-c", script, str(path)]),
+    proc = subprocess.Popen(wrap(Sandbox(work, readonly=(VENV,)), [sys.executable, "-c", script, str(path)]),
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
@@ -250,7 +254,7 @@ def test_command_dies_with_its_parent(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     r, w = os.pipe()
-    inner = wrap(Sandbox(work), [sys.executable, "-c",
+    inner = wrap(Sandbox(work, readonly=(VENV,)), [sys.executable, "-c",
                                  "import os, sys, time; os.write(int(sys.argv[1]), b'x'); time.sleep(60)",
                                  str(w)])
     starter = "import subprocess, sys, time; subprocess.Popen(sys.argv[2:], pass_fds=(int(sys.argv[1]),)); time.sleep(60)"
