@@ -8,7 +8,7 @@ import numpy as np
 
 from autograde.mnist_common import MLP_SHAPES, accuracy_of, grader_data, mlp_forward, threshold
 from gdkit.checks._common import CheckFailed, call_student, say
-from gdkit.checks.mnist_mlp import LOSS_TOL, ONE_HOT_HINT, fixed_batch, scalar, tiny_model
+from gdkit.checks.mnist_mlp import LOSS_TOL, ONE_HOT_HINT, fixed_batch, scalar, scripted_run, tiny_model
 from gdkit.tolerance import rel_error
 
 
@@ -108,14 +108,7 @@ STOPPING_CASES = (
 def early_stopping_cases(EarlyStopping, seed: int = 0) -> None:
     """On scripted validation losses the stopper stops at the right epoch and restores the best weights."""
     for losses, patience, stop_epoch, best_epoch in STOPPING_CASES:
-        model = tiny_model()
-        stopper = call_student(EarlyStopping, patience, name="EarlyStopping")
-        stopped = None
-        for epoch, loss in enumerate(losses, 1):
-            model.set_weights([np.full_like(w, epoch) for w in model.get_weights()])
-            if call_student(stopper.step, loss, model, name="EarlyStopping.step"):
-                stopped = epoch
-                break
+        stopper, model, stopped = scripted_run(EarlyStopping, patience, losses)
         if stopped != stop_epoch:
             raise CheckFailed(say(
                 f"耐心值 {patience}、驗證損失 {losses}:應在第 {stop_epoch} 個 epoch 後停止,結果是 {stopped}。",

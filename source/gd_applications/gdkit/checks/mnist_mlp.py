@@ -110,17 +110,24 @@ def check_training_mode(train_step) -> None:
     passed("the model is called with training=True inside the step", "nothing else")
 
 
-def check_early_stopping_example(EarlyStopping) -> None:
-    """Patience 2 on validation losses 1.0, 0.8, 0.9, 0.95: stop after epoch 4, keep epoch 2's weights."""
+def scripted_run(EarlyStopping, patience: int, losses: list[float]):
+    """Feed ``losses`` to a new stopper, one epoch each, the model's weights all set to the epoch number.
+
+    Returns (stopper, model, the epoch after which it said stop, or None).
+    """
     model = tiny_model()
-    stopper = call_student(EarlyStopping, 2, name="EarlyStopping")
-    losses = [1.0, 0.8, 0.9, 0.95]
-    stopped_at = None
+    stopper = call_student(EarlyStopping, patience, name="EarlyStopping")
     for epoch, loss in enumerate(losses, 1):
         model.set_weights([np.full_like(w, epoch) for w in model.get_weights()])
         if call_student(stopper.step, loss, model, name="EarlyStopping.step"):
-            stopped_at = epoch
-            break
+            return stopper, model, epoch
+    return stopper, model, None
+
+
+def check_early_stopping_example(EarlyStopping) -> None:
+    """Patience 2 on validation losses 1.0, 0.8, 0.9, 0.95: stop after epoch 4, keep epoch 2's weights."""
+    losses = [1.0, 0.8, 0.9, 0.95]
+    stopper, model, stopped_at = scripted_run(EarlyStopping, 2, losses)
     if stopped_at != 4:
         raise CheckFailed(say(
             f"耐心值 2、驗證損失 {losses}:應在第 4 個 epoch 後停止,結果是 {stopped_at}。",
