@@ -23,8 +23,27 @@ _bin = os.path.dirname(sys.executable)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
-# Training cells run for seconds; a stuck cell is interrupted after 5 minutes.
+# The course folder: its solutions, submissions and gradebook are hidden from grading kernels.
+os.environ["GDGRADE_COURSE"] = HERE
+
+# Each notebook runs in a kernel under a 4 GiB memory limit, sandboxed by bubblewrap when the
+# machine allows (no network; only the student's autograded folder writable; solutions,
+# gradebook and other students hidden). Training cells run for seconds: a stuck cell is
+# interrupted after 5 minutes, a whole notebook stopped after 15. A kernel that dies costs
+# only the test cells that had not finished, and the accuracy, loss and convergence checks
+# are re-checked outside the kernel.
+c.Autograde.autograde_preprocessors = [
+    "autograde.nbgrader_execute.GradingExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Execute.timeout = 300
+c.GradingExecute.notebook_timeout = 900
+c.GradingKernelManager.memory_mb = 4096
 # Test cells deleted by a student are put back before grading (with a fix for nbgrader
 # 0.9.6, which stops with KeyError when the deleted cell follows a read-only cell).
 c.Autograde.sanitize_preprocessors = [

@@ -115,3 +115,27 @@ def gradebook_scores(course: Path) -> dict[str, dict[str, float]]:
                     scores[grade.name] = float(grade.score)
             out[student.id] = scores
     return out
+
+
+def cell_reports(course: Path, student: str, notebook: str) -> dict[str, str]:
+    """What each graded cell of a student's autograded notebook printed, per grade_id: its
+    error outputs (name and message) and text output, joined; empty for a cell that passed
+    silently. A notebook that was not autograded gives ``{}``."""
+    import nbformat
+
+    path = course / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb"
+    if not path.exists():
+        return {}
+    out = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        parts = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                parts.append(f"{o.get('ename')}: {o.get('evalue')}")
+            elif o.get("output_type") == "stream":
+                parts.append(o.get("text", ""))
+        out[meta["grade_id"]] = "\n".join(parts)
+    return out

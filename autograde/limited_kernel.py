@@ -21,10 +21,11 @@ def main(argv: list[str]) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         os.environ["GDGRADE_MEMORY_MB"] = argv[1]
         argv = argv[2:]
-    # In a PID namespace (the sandbox) the grader's PID means nothing: without this, the
-    # kernel would think its parent had exited and shut down. The sandbox's
-    # --die-with-parent ends the kernel with the grader instead.
-    os.environ.pop("JPY_PARENT_PID", None)
+    # In a PID namespace (the sandbox) the grader's PID means nothing: the kernel would
+    # think its parent had exited and shut down. PID 1 means "do not watch the parent"
+    # (and no connection banner on the grader's terminal); the sandbox's --die-with-parent
+    # ends the kernel with the grader instead.
+    os.environ["JPY_PARENT_PID"] = "1"
     sys.argv = ["ipykernel_launcher", *argv]
     runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 

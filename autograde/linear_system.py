@@ -273,21 +273,52 @@ def _probe(linear_system_loss, gradient_step) -> None:
                  name="gradient_step")
 
 
+def _convergence_plan(seed: int) -> list[tuple[System, np.ndarray]]:
+    """(system, start) pairs of the convergence check: lesson systems from two starts, unseen from one."""
+    lesson, unseen, v0s = grading_instances(seed)
+    return [(s, v0) for s in lesson for v0 in v0s] + [(s, v0s[0]) for s in unseen]
+
+
+#: Solutions reached by the last passing convergence check in this kernel, per seed: (runs, n).
+_REACHED: dict[int, np.ndarray] = {}
+
+
 def systems_converge(linear_system_loss, gradient_step, seed: int = 0) -> None:
     """With the student's loss and step, the loop solves the lesson's and unseen systems."""
     _probe(linear_system_loss, gradient_step)
-    lesson, unseen, v0s = grading_instances(seed)
-    plan = [(s, v0s) for s in lesson] + [(s, v0s[:1]) for s in unseen]
-    for system, points in plan:
-        for v0 in points:
-            run = solve(system, v0, loss_fn=lambda A, b, v: call_student(
-                linear_system_loss, A, b, v, name="linear_system_loss"),
-                step_fn=lambda *a: call_student(gradient_step, *a, name="gradient_step"))
-            if not rel_error(run.v, system.solution) <= SOLUTION_TOL:
-                raise CheckFailed(say("梯度下降沒有收斂到正確的解。",
-                                      "Gradient descent did not reach the solution.")
-                                  + "\n" + _describe_failure(run, system, v0)
-                                  + f" (allowed relative error {SOLUTION_TOL:.0e}).")
+    reached = []
+    for system, v0 in _convergence_plan(seed):
+        run = solve(system, v0, loss_fn=lambda A, b, v: call_student(
+            linear_system_loss, A, b, v, name="linear_system_loss"),
+            step_fn=lambda *a: call_student(gradient_step, *a, name="gradient_step"))
+        if not rel_error(run.v, system.solution) <= SOLUTION_TOL:
+            raise CheckFailed(say("梯度下降沒有收斂到正確的解。",
+                                  "Gradient descent did not reach the solution.")
+                              + "\n" + _describe_failure(run, system, v0)
+                              + f" (allowed relative error {SOLUTION_TOL:.0e}).")
+        reached.append(run.v)
+    _REACHED[seed] = np.stack(reached)
+
+
+def export_solutions(linear_system_loss, gradient_step, seed: int = 0) -> dict[str, np.ndarray]:
+    """The solutions the student's loss and step reached, (runs, 2), for the grader to re-check."""
+    if seed not in _REACHED:
+        systems_converge(linear_system_loss, gradient_step, seed=seed)
+    return {"solutions": np.asarray(_REACHED[seed], np.float64)}
+
+
+def recheck_solutions(arrays: dict[str, np.ndarray], seed: int = 0) -> None:
+    """Outside the kernel: each exported solution is within tolerance of the exact one,
+    which the grader computes itself with ``numpy.linalg.solve``."""
+    plan = _convergence_plan(seed)
+    got = np.asarray(arrays["solutions"], np.float64)
+    if got.shape != (len(plan), 2):
+        raise CheckFailed(f"expected {len(plan)} solutions of 2 unknowns, got an array of shape {got.shape}")
+    for (system, v0), v in zip(plan, got, strict=True):
+        exact = np.linalg.solve(np.asarray(system.A, np.float64), np.asarray(system.b, np.float64))
+        if not rel_error(v, exact) <= SOLUTION_TOL:
+            raise CheckFailed(f"system {system.label} from start {np.round(v0, 3)}: expected "
+                              f"{np.round(exact, 4)}, the solution reached was {np.round(v, 4)}")
 
 
 def early_stopping_in_loop(should_stop, seed: int = 0) -> None:

@@ -140,7 +140,7 @@ def full_loss(Wn, bn, x, y) -> float:
     return float(np.mean(log_norm - z[np.arange(len(y)), y]))
 
 
-def export_params(W, b, *rest) -> dict[str, np.ndarray]:
+def export_params(W, b, *rest, seed: int = 0) -> dict[str, np.ndarray]:
     """The values the grader re-checks outside the kernel: W (784, 10), b (10,), and ``rest``."""
     out = {"W": np.asarray(W, np.float32), "b": np.asarray(b, np.float32)}
     for i, value in enumerate(rest):

@@ -39,8 +39,8 @@ class Check:
     visible: tuple[Callable, ...]
     hidden: tuple[Callable, ...]
     description: str
-    #: For checks worth re-checking outside the student's kernel: ``export(*needed)`` gives
-    #: arrays (run in the kernel), ``recheck(arrays, seed=...)`` judges them in the grader.
+    #: For checks worth re-checking outside the student's kernel: ``export(*needed, seed=...)``
+    #: gives arrays (run in the kernel), ``recheck(arrays, seed=...)`` judges them in the grader.
     export: Callable | None = None
     recheck: Callable | None = None
 
@@ -57,7 +57,8 @@ CHECKS: tuple[Check, ...] = (
           "The stopping rule |Δloss| < tol on hand-made pairs of losses."),
     Check("linear_systems_converge", "01_linear_system", 3,
           ("linear_system_loss", "gradient_step"), (), (ls.systems_converge,),
-          "The loss and step solve the lesson's three systems and unseen ones from random starts."),
+          "The loss and step solve the lesson's three systems and unseen ones from random starts.",
+          export=ls.export_solutions, recheck=ls.recheck_solutions),
     Check("early_stopping_in_loop", "01_linear_system", 2, ("should_stop",),
           (), (ls.early_stopping_in_loop,),
           "Inside the loop the rule stops well before the epoch limit, near the solution."),
@@ -135,7 +136,7 @@ def export_values(grade_id: str, ns: dict, path: str) -> None:
     import numpy as np
 
     check = BY_ID[grade_id]
-    np.savez(path, **check.export(*_needed(check, ns)))
+    np.savez(path, **check.export(*_needed(check, ns), seed=grading_seed()))
 
 
 def run_check(grade_id: str, ns: dict) -> None:

@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -21,11 +20,12 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+from traitlets.config import Config
 
 from autograde.kernel import MIME
+from autograde.kernel_manager import MEMORY_MB, GradingKernelManager
 from autograde.registry import ASSIGNMENT, BY_ID, CHECKS, Check, grading_seed
-from autograde.sandbox import Sandbox, describe, probe, wrap
-from gdkit import data as mnist_data
+from autograde.sandbox import describe, probe
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "source" / ASSIGNMENT
@@ -152,56 +152,6 @@ def _outcome(cell, nonce: str, executed: bool, why_not_run: str,
     return False, (why_not_run if not executed else "the check produced no result"), 0.0
 
 
-#: Address-space limit of every grading kernel, MiB (TensorFlow needs about 2 GiB to start).
-MEMORY_MB = 4096
-
-
-#: What a sandboxed kernel must not see: solutions, tests, other students' work, the gradebook.
-HIDDEN_FROM_KERNEL = ("source", "release", "tests", "submitted", "autograded", "feedback",
-                      "gradebook.db", "grading-results", ".git")
-
-
-def sandbox_for(work: Path, submission: Path) -> Sandbox | None:
-    """The sandbox of a kernel working in ``work``, or None when bubblewrap cannot run here.
-
-    Extra paths to hide (a class's submissions and results) come from ``GDGRADE_HIDE``.
-    """
-    if not probe()[0]:
-        return None
-    extra = [Path(p) for p in os.environ.get("GDGRADE_HIDE", "").split(os.pathsep) if p]
-    hide = tuple(ROOT / name for name in HIDDEN_FROM_KERNEL) + (submission.parent.resolve(), *extra)
-    # the kernel must find the same MNIST as the grader's re-checks (which run outside it)
-    data = [mnist_data.keras_cache_path().parent]
-    if os.environ.get(mnist_data.ENV_PATH):
-        data.append(Path(os.environ[mnist_data.ENV_PATH]))
-    return Sandbox(work=work, hide=hide, readonly=(ROOT / "autograde", Path(sys.prefix), *data))
-
-
-def kernel_manager(spec_dir: Path, memory_mb: int, sandbox: Sandbox | None):
-    """A kernel manager whose kernel runs under ``memory_mb`` MiB of address space, sandboxed if given.
-
-    A sandboxed kernel has no network: it talks to the grader over unix sockets in its work
-    folder (Jupyter's IPC transport), and is interrupted by message, not by signal.
-    """
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    folder = spec_dir / "gdgrade"
-    folder.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "autograde.limited_kernel", "--memory-mb", str(memory_mb),
-            "-f", "{connection_file}"]
-    spec = {"argv": wrap(sandbox, argv) if sandbox else argv, "display_name": "gdgrade (limited)",
-            "language": "python", "interrupt_mode": "message" if sandbox else "signal"}
-    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    km = AsyncKernelManager(kernel_name="gdgrade",
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
-    if sandbox:
-        km.transport = "ipc"
-        km.ip = str(sandbox.work / EXPORTS / "kernel")
-        km.connection_file = str(sandbox.work / EXPORTS / "connection.json")
-    return km
-
-
 def recheck(result: CheckResult, work: Path, nonce: str) -> None:
     """Judge an exported value outside the kernel; a check passes only if both judgements pass."""
     check = result.check
@@ -238,17 +188,18 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
     nb = rebuild(submitted, source_notebook(notebook), nonce)
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="gdgrade-")) if own_dir else workdir
-    specs = Path(tempfile.mkdtemp(prefix="gdgrade-spec-"))
     try:
         _copy_support_files(work)
         (work / EXPORTS).mkdir(exist_ok=True)
         env = {**os.environ, **KERNEL_ENV,
                "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        sandbox = sandbox_for(work, path)
-        if sandbox:  # HOME becomes the work folder inside: keep Keras' cache where the grader sees it
-            env["KERAS_HOME"] = str(mnist_data.keras_cache_path().parent.parent)
-        grade.isolation = describe() if sandbox else f"isolation: NONE — {probe()[1]}"
-        client = NotebookClient(nb, km=kernel_manager(specs, memory_mb, sandbox), timeout=cell_timeout,
+        grade.isolation = describe() if probe()[0] else f"isolation: NONE — {probe()[1]}"
+        config = Config()
+        config.GradingKernelManager.memory_mb = memory_mb
+        # the folder of the submission (the class's other submissions) is hidden too
+        config.GradingKernelManager.hide = [str(path.parent.resolve())]
+        client = NotebookClient(nb, config=config, kernel_manager_class=GradingKernelManager,
+                                timeout=cell_timeout,
                                 allow_errors=True, interrupt_on_timeout=True,
                                 error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                                                   "traceback": ["CellTimeoutError"]},
@@ -275,7 +226,6 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
             grade.results.append(CheckResult(check, passed, message, secs))
             recheck(grade.results[-1], work, nonce)
     finally:
-        shutil.rmtree(specs, ignore_errors=True)
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
     grade.seconds = time.perf_counter() - start

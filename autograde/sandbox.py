@@ -1,9 +1,10 @@
 """Run a command (a student's Jupyter kernel) inside a bubblewrap sandbox.
 
 ``wrap(Sandbox(work=...), argv)`` returns ``argv`` prefixed by a ``bwrap`` command line: the
-whole filesystem is visible read-only, ``work`` is the only writable folder (and the working
-directory and HOME), ``hide`` paths are masked, and there is no network but loopback. The
-kernel still talks to its client over Jupyter's IPC transport: put its sockets in ``work``.
+whole filesystem is visible read-only, ``work`` is the writable folder (and the working
+directory and HOME; ``writable`` adds others), ``hide`` paths are masked, and there is no
+network but loopback. The kernel still talks to its client over Jupyter's IPC transport:
+put its sockets in a writable folder.
 
 When bubblewrap is missing or cannot create namespaces here, ``probe()`` says why and
 ``wrap`` refuses; grading then relies on time and memory limits only (see ``describe()``).
@@ -24,18 +25,21 @@ PROBE_TIMEOUT = 10.0  # seconds
 class Sandbox:
     """What the wrapped command may see and write.
 
-    ``work``: the only writable folder; the command's working directory and HOME.
+    ``work``: the writable folder; the command's working directory and HOME.
     ``hide``: folders (replaced by an empty tmpfs) or files (replaced by /dev/null: read as empty,
     writes discarded) that must not be visible at all; missing ones are skipped.
     ``readonly``: extra folders or files made visible read-only, even under a hidden path or /tmp
     (e.g. the repository's ``autograde/`` package, the venv, the Python installation).
+    ``writable``: extra folders bound read-write (e.g. a short folder for the kernel's sockets).
     ``share_net``: False unshares the network (only loopback inside).
     """
 
     work: Path
     hide: tuple[Path, ...] = ()
     readonly: tuple[Path, ...] = ()
+    writable: tuple[Path, ...] = ()
     share_net: bool = False
+    home: Path | None = None  # HOME inside (default ``work``); must be writable
 
 
 # Namespaces and process options shared by probe() and wrap().
@@ -85,7 +89,7 @@ def _depth(path: Path) -> int:
 
 
 def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
-    """argv wrapped in bwrap: `/` read-only, fresh /dev, /proc and /tmp (tmpfs), `work` bound read-write at the same path and used as cwd and HOME, `readonly` re-bound read-only after the tmpfs/hide mounts, `hide` paths masked, --unshare-net (unless share_net), --unshare-pid, --die-with-parent, --new-session. Paths are resolved (absolute). Raises RuntimeError naming the reason when probe() is false.
+    """argv wrapped in bwrap: `/` read-only, fresh /dev, /proc and /tmp (tmpfs), `work` bound read-write at the same path and used as cwd and HOME (unless `home`), `writable` bound read-write, `readonly` re-bound read-only after the tmpfs/hide mounts, `hide` paths masked, --unshare-net (unless share_net), --unshare-pid, --die-with-parent, --new-session. Paths are resolved (absolute). Raises RuntimeError naming the reason when probe() is false.
 
     Mounts after the fixed ones are ordered by path depth, so a folder's mount never covers
     a mount inside it: ``work`` or a ``readonly`` folder inside a hidden folder (or /tmp)
@@ -101,6 +105,10 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
         raise FileNotFoundError(f"sandbox work folder does not exist: {work}")
 
     mounts: list[tuple[int, int, list[str]]] = [(_depth(work), 0, ["--bind", str(work), str(work)])]
+    for entry in sandbox.writable:
+        path = Path(entry).resolve()
+        if path.is_dir():
+            mounts.append((_depth(path), 0, ["--bind", str(path), str(path)]))
     for entry in sandbox.readonly:
         path = Path(entry).resolve()
         if path.exists():
@@ -118,7 +126,7 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
     cmd = [shutil.which("bwrap") or "bwrap", *_BASE_MOUNTS]
     for _, _, args in mounts:
         cmd += args
-    cmd += ["--chdir", str(work), "--setenv", "HOME", str(work)]
+    cmd += ["--chdir", str(work), "--setenv", "HOME", str(Path(sandbox.home or work).resolve())]
     if not sandbox.share_net:
         cmd.append("--unshare-net")
     cmd += [*_PROCESS, "--", *argv]

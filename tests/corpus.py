@@ -1,9 +1,9 @@
 """Broken and hostile submissions, kept as notebooks named by what they do, with the points each gets.
 
 Each case starts from an example of ``tests/examples.py`` and changes the notebook: an answer
-cell replaced, a cell added, test cells deleted or edited. ``points`` is what the hidden
-pytest graders give; ``nbgrader_points`` what ``nbgrader autograde`` gives where it differs
-(nbgrader cannot re-check outside the kernel and drops a notebook whose kernel died).
+cell replaced, a cell added, test cells or read-only cells deleted or edited. ``points`` is
+what both front ends give (the hidden pytest graders and ``nbgrader autograde``), and
+``message`` a phrase of the report of every check that scores 0, under both.
 ``python -m tests.corpus`` writes the notebooks to ``tests/submissions/corpus/``.
 """
 
@@ -20,6 +20,9 @@ from tests.examples import LR_FULL, LS_FULL, ROOT, build, example
 OUT = ROOT / "tests" / "submissions" / "corpus"
 #: Per-cell time limit the corpus is graded with (the endless loop costs three of these).
 CELL_TIMEOUT = 20
+#: Per-notebook limit: above the slowest honest case (the endless loop, about 80 s), and what
+#: the endless training loop costs.
+NOTEBOOK_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,8 @@ class Case:
     base: tuple[str, str]  # (notebook, example name)
     edit: Callable[[nbformat.NotebookNode], None]
     points: dict[str, int]
-    message: dict[str, str] = field(default_factory=dict)  # grade_id -> phrase its message holds
-    nbgrader_points: dict[str, int] | None = None  # when nbgrader gives something else
-    needs_sandbox: bool = False  # defended only by the pytest graders' bubblewrap sandbox
+    message: dict[str, str] = field(default_factory=dict)  # grade_id -> phrase its report holds
+    needs_sandbox: bool = False  # defended by the bubblewrap sandbox (no fallback without it)
 
     @property
     def notebook(self) -> str:
@@ -74,6 +76,20 @@ def _test_cells(action: str) -> Callable:
     return edit
 
 
+def _read_only_cells(prefix: str) -> Callable:
+    """Prefix every read-only code cell that is not a test cell (given code) with ``prefix``."""
+    def edit(nb):
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
+                cell.source = prefix + cell.source
+    return edit
+
+
+def _identity(nb) -> None:
+    """The example as it is (a case that the examples already make)."""
+
+
 def _both(*edits: Callable) -> Callable:
     def edit(nb):
         for e in edits:
@@ -81,9 +97,9 @@ def _both(*edits: Callable) -> Callable:
     return edit
 
 
-# The three cases below act on what the test gives them through the environment: a canary
-# file outside the work folder, a TCP port on the grading machine's loopback. The pytest
-# graders run the kernel in a sandbox (bubblewrap), so none of them gets anywhere there.
+# The cases below act on what the test gives them through the environment: canary files
+# and a folder outside the work folder, a TCP port on the grading machine's loopback. Both
+# front ends run the kernel in a sandbox (bubblewrap), so none of them gets anywhere.
 STEAL_SOLUTIONS = '''
 import glob
 import os
@@ -106,6 +122,29 @@ if canary:
             f.write("overwritten by a student")
     except OSError as exc:
         print("could not write:", exc)
+'''
+DELETE_FILES = '''
+import os
+import shutil
+
+# a file and a folder standing for the gradebook and the other students' submissions
+for target in (os.environ.get("GD_CANARY_DELETE"), os.environ.get("GD_CANARY_DIR")):
+    if target:
+        try:
+            shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+        except OSError as exc:
+            print("could not delete:", exc)
+'''
+HIDE_FAILURES = '''
+import IPython
+import numpy.testing
+
+# silence every way a failing check could show itself
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+numpy.testing.assert_array_almost_equal = lambda *args, **kwargs: None
+IPython.core.interactiveshell.InteractiveShell.showtraceback = lambda *args, **kwargs: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+get_ipython().showsyntaxerror = lambda *args, **kwargs: None
 '''
 PHONE_HOME = '''
 import os
@@ -138,8 +177,8 @@ import os
 def should_stop(loss, previous_loss, tol):
     os._exit(1)
 '''), {**LS_FULL, "early_stopping_rule": 0, "linear_systems_converge": 0, "early_stopping_in_loop": 0},
-        {"early_stopping_rule": "kernel died", "early_stopping_in_loop": "kernel died"},
-        nbgrader_points=ZERO_LS),
+        {"early_stopping_rule": "kernel died", "linear_systems_converge": "kernel died",
+         "early_stopping_in_loop": "kernel died"}),
     Case("sys_exit_in_a_cell", (LS, "solution"), _append("import sys\nsys.exit()", after="setup_linear_system"),
          LS_FULL),
     Case("unbounded_memory", (LS, "solution"), _answer("linear_system_loss_answer", '''
@@ -150,17 +189,17 @@ def linear_system_loss(A, b, v):
     cache = np.ones((40_000, 40_000, 8))  # 100 GB
     return tf.reduce_sum(tf.square(tf.linalg.matvec(A, v) - b)) + cache[0, 0, 0] * 0
 '''), {**LS_FULL, "linear_system_loss_value": 0, "linear_systems_converge": 0},
-        {"linear_system_loss_value": "memory limit"},
-        nbgrader_points={**LS_FULL, "linear_system_loss_value": 0, "linear_systems_converge": 0}),
+        {"linear_system_loss_value": "MemoryError", "linear_systems_converge": "MemoryError"}),
     Case("fake_passing_output", (LS, "untouched"), _append('''
 from IPython.display import display
 print("✔ 通過 passed: all tests — total 10 / 10")
 for gid in ["linear_system_loss_value", "linear_systems_converge"]:
     display({"application/vnd.gdgrade.result+json": {"grade_id": gid, "passed": True, "message": "",
              "seconds": 0, "nonce": "guessed"}}, raw=True)
-'''), ZERO_LS),
+'''), ZERO_LS, dict.fromkeys(LS_FULL, "not written yet")),
     Case("deleted_test_cells", (LS, "solution"), _test_cells("delete"), LS_FULL),
-    Case("edited_test_cells", (LS, "untouched"), _test_cells("edit"), ZERO_LS),
+    Case("edited_test_cells", (LS, "untouched"), _test_cells("edit"), ZERO_LS,
+         dict.fromkeys(LS_FULL, "not written yet")),
     Case("noise_on_stderr_and_megabytes_of_output", (LS, "solution"), _append('''
 import sys
 import warnings
@@ -177,16 +216,55 @@ autograde.registry.run_check = lambda *args, **kwargs: None
 autograde.registry.run_hidden = lambda *args, **kwargs: None
 gdkit.checks._common.CheckFailed = type("Never", (Exception,), {})
 ''', after="setup_logistic"), {**LR_FULL, "loss_decreases": 0, "logreg_test_accuracy": 0},
-        {"loss_decreases": "outside your kernel", "logreg_test_accuracy": "outside your kernel"},
-        nbgrader_points=LR_FULL),
+        {"loss_decreases": "outside your kernel", "logreg_test_accuracy": "outside your kernel"}),
     Case("reads_the_solutions_from_disk", (LS, "untouched"),
          _both(*(_answer(gid, STEAL_SOLUTIONS) for gid in
                  ("linear_system_loss_answer", "gradient_step_answer", "should_stop_answer"))),
-         ZERO_LS, {"linear_system_loss_value": "is not defined"}, nbgrader_points=LS_FULL,
-         needs_sandbox=True),
+         ZERO_LS, dict.fromkeys(LS_FULL, "is not defined"), needs_sandbox=True),
     Case("writes_outside_its_folder", (LS, "solution"), _append(TAMPER_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
     Case("opens_a_network_connection", (LS, "solution"), _append(PHONE_HOME, after="setup_linear_system"),
+         LS_FULL, needs_sandbox=True),
+    Case("endless_training_loop_ignores_interrupts", (LS, "solution"), _answer("gradient_step_answer", '''
+def gradient_step(loss_fn, variables, optimizer):
+    while True:  # trains for ever, and swallows the grader's interrupts
+        try:
+            while True:
+                with tf.GradientTape() as tape:
+                    loss = loss_fn()
+                optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        except KeyboardInterrupt:
+            continue
+'''), {**ZERO_LS, "linear_system_loss_value": 2},
+        {"gradient_step_matches_reference": "time limit", "early_stopping_rule": "time limit",
+         "linear_systems_converge": "time limit",
+         "early_stopping_in_loop": f"the notebook hit its time limit of {NOTEBOOK_TIMEOUT} s"}),
+    Case("segfault_in_a_stub", (LS, "solution"), _answer("gradient_step_answer", '''
+import ctypes
+
+
+def gradient_step(loss_fn, variables, optimizer):
+    return ctypes.string_at(0)  # reads address 0: the kernel dies of a segmentation fault
+'''), {**ZERO_LS, "linear_system_loss_value": 2},
+        dict.fromkeys(["gradient_step_matches_reference", "early_stopping_rule", "linear_systems_converge",
+                       "early_stopping_in_loop"], "kernel died")),
+    Case("renamed_function", (LS, "solution"), _answer("linear_system_loss_answer", '''
+def system_loss(A, b, v):
+    return tf.reduce_sum(tf.square(tf.linalg.matvec(A, v) - b))
+'''), {**LS_FULL, "linear_system_loss_value": 0, "linear_systems_converge": 0},
+        {"linear_system_loss_value": "is not defined", "linear_systems_converge": "is not defined"}),
+    Case("hides_failures_by_patching_numpy_and_ipython", (LS, "sign_reversed_step"),
+         _append(HIDE_FAILURES, after="setup_linear_system"),
+         {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0},
+         {"gradient_step_matches_reference": "sign reversed",
+          "linear_systems_converge": "did not reach the solution"}),
+    Case("edited_read_only_cells", (LS, "solution"),
+         _read_only_cells("raise RuntimeError('the student broke the given code')\n"), LS_FULL),
+    Case("hard_coded_answers", (LS, "hardcoded_answer"), _identity,
+         {**LS_FULL, "linear_system_loss_value": 0, "linear_systems_converge": 0},
+         {"linear_system_loss_value": "sum of squared residuals",
+          "linear_systems_converge": "did not reach the solution"}),
+    Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
 )
 

@@ -1,7 +1,9 @@
 """Broken and hostile submissions cost only their own points, under both front ends.
 
 The corpus (tests/corpus.py) is graded once by the class grader (two at a time, each in its
-own kernel) and once by ``nbgrader autograde``, with a per-cell limit of 20 s.
+own kernel) and once by ``nbgrader autograde``, with a per-cell limit of 20 s and a
+per-notebook limit of 120 s. Both get the same canaries: files and a folder outside the
+work folder, and a TCP port on the grading machine's loopback.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from autograde import course as nbg
 from autograde.sandbox import probe
 from tests.conftest import run_class
-from tests.corpus import CASES, CELL_TIMEOUT, build_case, path_of
+from tests.corpus import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, build_case, path_of
 
 pytestmark = pytest.mark.slow
 IDS = [c.name for c in CASES]
@@ -57,23 +59,54 @@ class Listener:
         self.sock.close()
 
 
+class Canaries:
+    """What a hostile submission may try to reach: a file to overwrite, a file and a folder to
+    delete, a listening port. ``intact()`` lists what was harmed."""
+
+    def __init__(self, folder):
+        self.write = folder / "gradebook.db"
+        self.write.write_text("grades of the whole class", encoding="utf-8")
+        self.delete = folder / "grades.csv"
+        self.delete.write_text("student,points", encoding="utf-8")
+        self.folder = folder / "submitted"
+        (self.folder / "bob").mkdir(parents=True)
+        (self.folder / "bob" / "01_linear_system.ipynb").write_text("{}", encoding="utf-8")
+        self.listener = Listener()
+        self.env = {"GD_CANARY": str(self.write), "GD_CANARY_DELETE": str(self.delete),
+                    "GD_CANARY_DIR": str(self.folder), "GD_CANARY_PORT": str(self.listener.port)}
+
+    def close(self) -> list[str]:
+        """Stop listening; what the submissions harmed (an empty list when nothing)."""
+        self.listener.close()
+        harmed = []
+        if not self.write.exists() or self.write.read_text(encoding="utf-8") != "grades of the whole class":
+            harmed.append(f"{self.write} was modified")
+        if not self.delete.exists():
+            harmed.append(f"{self.delete} was deleted")
+        if not (self.folder / "bob" / "01_linear_system.ipynb").exists():
+            harmed.append(f"{self.folder} was emptied")
+        if self.listener.received:
+            harmed.append(f"a submission connected to the host: {self.listener.received}")
+        return harmed
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
 @pytest.fixture(scope="module")
 def pytest_corpus(corpus_folder, tmp_path_factory):
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_folder.iterdir()}
-    canary = tmp_path_factory.mktemp("canary") / "gradebook.db"
-    canary.write_text("grades of the whole class", encoding="utf-8")
-    listener = Listener()
+    before = digests(corpus_folder)
+    canaries = Canaries(tmp_path_factory.mktemp("canary"))
     try:
         run = run_class(corpus_folder, tmp_path_factory.mktemp("corpus-results"), "--jobs", "2",
-                        "--cell-timeout", str(CELL_TIMEOUT),
-                        env={"GD_CANARY": str(canary), "GD_CANARY_PORT": str(listener.port)})
+                        "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT),
+                        env=canaries.env)
     finally:
-        listener.close()
+        run_harmed = canaries.close()
     assert run.returncode == 0, run.output
-    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in corpus_folder.iterdir()}
-    assert after == before, "grading modified a submission"
-    run.canary_text = canary.read_text(encoding="utf-8")
-    run.connections = listener.received
+    assert digests(corpus_folder) == before, "grading modified a submission"
+    run.harmed = run_harmed
     return run
 
 
@@ -88,8 +121,17 @@ def nbgrader_corpus(tmp_path_factory):
     nbg.generate_release(course)
     for case in CASES:
         nbg.submit(course, case.name, {case.notebook: path_of(case)})
-    nbg.autograde(course, options=(f"--Execute.timeout={CELL_TIMEOUT}",), check=False)
-    return nbg.gradebook_scores(course)
+    canaries = Canaries(tmp_path_factory.mktemp("canary"))
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for key, value in canaries.env.items():
+                env.setenv(key, value)
+            nbg.autograde(course, options=(f"--Execute.timeout={CELL_TIMEOUT}",
+                                           f"--GradingExecute.notebook_timeout={NOTEBOOK_TIMEOUT}"),
+                          check=False)
+    finally:
+        harmed = canaries.close()
+    return course, nbg.gradebook_scores(course), harmed
 
 
 def test_corpus_notebooks_match_what_the_spec_writes():
@@ -98,6 +140,12 @@ def test_corpus_notebooks_match_what_the_spec_writes():
     for case in CASES:
         assert nbformat.read(path_of(case), as_version=4) == build_case(case), (
             f"{path_of(case)} is stale: run `python -m tests.corpus`")
+
+
+def test_every_lost_point_has_an_expected_report_line():
+    for case in CASES:
+        lost = {gid for gid, points in case.points.items() if points == 0}
+        assert set(case.message) == lost, f"{case.name}: give the report line of {sorted(lost)}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -113,10 +161,14 @@ def test_pytest_graders_give_the_expected_points_and_say_why(case, pytest_corpus
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_nbgrader_gives_the_expected_points(case, nbgrader_corpus):
-    want = case.nbgrader_points if case.nbgrader_points is not None else case.points
-    got = nbgrader_corpus.get(case.name, {})
-    assert {gid: got.get(gid, 0.0) for gid in want} == pytest.approx(want)
+def test_nbgrader_gives_the_expected_points_and_says_why(case, nbgrader_corpus):
+    require_sandbox(case)
+    course, scores, _ = nbgrader_corpus
+    got = scores.get(case.name, {})
+    assert {gid: got.get(gid, 0.0) for gid in case.points} == pytest.approx(case.points)
+    reports = nbg.cell_reports(course, case.name, case.notebook)
+    for grade_id, phrase in case.message.items():
+        assert phrase in reports[grade_id], reports[grade_id]
 
 
 def test_every_other_student_is_graded_and_reported(pytest_corpus):
@@ -125,10 +177,20 @@ def test_every_other_student_is_graded_and_reported(pytest_corpus):
     assert all(r["status"] != "not graded" for r in rows.values())
 
 
-def test_sandboxed_kernels_never_touch_files_outside_or_reach_the_network(pytest_corpus):
+def needs_bubblewrap():
     if not probe()[0] and os.environ.get("GD_REQUIRE_SANDBOX") != "1":
         pytest.skip(f"needs bubblewrap: {probe()[1]}")
-    assert pytest_corpus.canary_text == "grades of the whole class"
-    assert pytest_corpus.connections == []
+
+
+def test_sandboxed_pytest_graders_never_touch_files_outside_or_reach_the_network(pytest_corpus):
+    needs_bubblewrap()
+    assert pytest_corpus.harmed == []
     isolation = pytest_corpus.summary("writes_outside_its_folder")["notebooks"][0]["isolation"]
     assert "bubblewrap" in isolation
+
+
+def test_sandboxed_nbgrader_never_touches_files_outside_or_reaches_the_network(nbgrader_corpus):
+    needs_bubblewrap()
+    course, _, harmed = nbgrader_corpus
+    assert harmed == []
+    assert (course / "gradebook.db").stat().st_size > 0
