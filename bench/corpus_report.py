@@ -2,7 +2,7 @@
 
 Usage: python bench/corpus_report.py [--write docs/robustness.md]
 Runs tests/corpus.py's notebooks through both front ends — the class grader (hidden pytest
-graders, 2 jobs) and ``nbgrader autograde`` — with 20 s per cell and 120 s per notebook, and
+graders, 2 jobs) and ``nbgrader autograde`` — with tests/corpus.py's time limits, and
 prints one row per case: the points under each, the report line of its first failed check,
 and the seconds the pytest graders took.
 """
@@ -37,9 +37,13 @@ def main() -> None:
         subs.mkdir()
         for case in CASES:
             shutil.copy(path_of(case), subs / f"{case.name}.ipynb")
-        canary = Path(tmp) / "canary"
+        canary, doomed, folder = Path(tmp) / "canary", Path(tmp) / "doomed", Path(tmp) / "others"
         canary.write_text("untouched", encoding="utf-8")
-        os.environ.update({"GD_MNIST_OFFLINE": "1", "GD_CANARY": str(canary), "GD_CANARY_PORT": "9"})
+        doomed.write_text("untouched", encoding="utf-8")
+        folder.mkdir()
+        (folder / "bob.ipynb").write_text("{}", encoding="utf-8")
+        os.environ.update({"GD_MNIST_OFFLINE": "1", "GD_CANARY": str(canary), "GD_CANARY_PORT": "9",
+                           "GD_CANARY_DELETE": str(doomed), "GD_CANARY_DIR": str(folder)})
         out = Path(tmp) / "out"
         subprocess.run([sys.executable, "-m", "autograde.classgrade", "grade", str(subs), "--out", str(out),
                         "--jobs", "2", "--cell-timeout", str(CELL_TIMEOUT),
@@ -60,21 +64,22 @@ def main() -> None:
             by_nbgrader = sum(scores.get(case.name, {}).get(c["grade_id"], 0) for c in nb["checks"])
             rows.append((case.name, case.notebook, nb["points"], by_nbgrader, nb["max_points"],
                          f"{failed[0]['grade_id']}: {first}" if failed else first, nb["seconds"]))
-        canary_ok = canary.read_text(encoding="utf-8") == "untouched"
+        canary_ok = (canary.read_text(encoding="utf-8") == "untouched" and doomed.exists()
+                     and (folder / "bob.ipynb").exists())
     head = ("| case | notebook | pytest graders | nbgrader | what grading did (first failed check) | seconds |\n"
             "|---|---|---|---|---|---|")
     lines = [head] + [f"| {c} | {nb} | {p}/{m} | {q:g}/{m} | {what.replace('|', '/')} | {s:.0f} |"
                       for c, nb, p, q, m, what, s in rows]
     table = "\n".join(lines)
-    footer = (f"\n{describe()}; canary file outside the work folder "
-              f"{'intact' if canary_ok else 'MODIFIED'} after grading.")
+    footer = (f"\n{describe()}; canary files and folder outside the work folder "
+              f"{'intact' if canary_ok else 'MODIFIED OR DELETED'} after grading by both front ends.")
     print(table + footer)
     if args.write:
         args.write.write_text(
             "# Broken and hostile submissions\n\n"
             "Written by `python bench/corpus_report.py --write docs/robustness.md`: both front ends\n"
-            "(hidden pytest graders with 2 jobs, and nbgrader autograde), 20 s per cell, 120 s per\n"
-            "notebook; seconds are the pytest graders'. The expected points and report line of each\n"
+            f"(hidden pytest graders with 2 jobs, and nbgrader autograde), {CELL_TIMEOUT} s per cell,\n"
+            f"{NOTEBOOK_TIMEOUT} s per notebook; seconds are the pytest graders'. The expected points and report line of each\n"
             "case are in `tests/corpus.py` and checked by `tests/test_corpus.py`.\n\n" + table + "\n" + footer + "\n",
             encoding="utf-8")
 

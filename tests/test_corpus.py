@@ -1,8 +1,8 @@
 """Broken and hostile submissions cost only their own points, under both front ends.
 
 The corpus (tests/corpus.py) is graded once by the class grader (two at a time, each in its
-own kernel) and once by ``nbgrader autograde``, with a per-cell limit of 20 s and a
-per-notebook limit of 120 s. Both get the same canaries: files and a folder outside the
+own kernel) and once by ``nbgrader autograde``, with the per-cell and per-notebook limits of
+tests/corpus.py. Both get the same canaries: files and a folder outside the
 work folder, and a TCP port on the grading machine's loopback.
 """
 
@@ -175,6 +175,14 @@ def test_every_other_student_is_graded_and_reported(pytest_corpus):
     rows = {r["student"]: r for r in pytest_corpus.csv()}
     assert sorted(rows) == sorted(IDS)
     assert all(r["status"] != "not graded" for r in rows.values())
+
+
+def test_nbgrader_grades_every_student_of_the_corpus(nbgrader_corpus):
+    course, scores, _ = nbgrader_corpus
+    missing = [c.name for c in CASES if not (course / "autograded" / c.name / nbg.ASSIGNMENT
+                                            / f"{c.notebook}.ipynb").exists()]
+    assert missing == [], f"nbgrader dropped these notebooks: {missing}"
+    assert sorted(scores) == sorted(IDS)
 
 
 def needs_bubblewrap():

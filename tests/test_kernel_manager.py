@@ -1,0 +1,81 @@
+"""The grading kernel of both front ends: its folder, memory limit and view of the course.
+
+Each test starts one kernel (no TensorFlow) and runs one cell that reports what it sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from traitlets.config import Config
+
+from autograde import kernel_manager
+from autograde.kernel_manager import ROOT, GradingKernelManager
+from autograde.sandbox import probe
+
+LOOK = """
+import json, os, resource
+print(json.dumps({
+    "cwd": os.getcwd(),
+    "home": os.environ["HOME"],
+    "memory": resource.getrlimit(resource.RLIMIT_AS)[0],
+    "solutions": sorted(os.listdir(os.environ["GD_SOURCE"])) if os.path.isdir(os.environ["GD_SOURCE"]) else None,
+    "hidden": sorted(os.listdir(os.environ["GD_HIDDEN"])) if os.path.isdir(os.environ["GD_HIDDEN"]) else None,
+}))
+"""
+
+
+def look(work, hide=(), memory_mb=2048) -> tuple[dict, GradingKernelManager]:
+    """What a cell sees in a grading kernel working in ``work``; and the kernel manager used."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LOOK)])
+    config = Config()
+    config.GradingKernelManager.memory_mb = memory_mb
+    config.GradingKernelManager.hide = [str(p) for p in hide]
+    client = NotebookClient(nb, config=config, kernel_manager_class=GradingKernelManager, timeout=60,
+                            kernel_name="python3", resources={"metadata": {"path": str(work)}})
+    env = {**os.environ, "GD_SOURCE": str(ROOT / "source"), "GD_HIDDEN": str(hide[0]) if hide else "/nonexistent"}
+    seen = {}
+
+    def keep(**kwargs):
+        seen["km"] = client.km
+    client.on_cell_start = keep
+    client.execute(env=env)
+    out = nb.cells[0].outputs
+    assert out and out[0].get("name") == "stdout", out
+    return json.loads(out[0]["text"]), seen["km"]
+
+
+def require_bubblewrap():
+    if not probe()[0] and os.environ.get("GD_REQUIRE_SANDBOX") != "1":
+        pytest.skip(f"needs bubblewrap: {probe()[1]}")
+
+
+def test_sandboxed_kernel_works_in_its_folder_under_the_memory_limit_and_sees_no_solutions(tmp_path):
+    require_bubblewrap()
+    secret = tmp_path / "other-students"
+    secret.mkdir()
+    (secret / "bob.ipynb").write_text("{}", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    seen, km = look(work, hide=[secret])
+    assert seen["cwd"] == str(work.resolve())
+    assert seen["memory"] == 2048 * 2**20
+    assert seen["solutions"] == []  # source/ is an empty folder inside
+    assert seen["hidden"] == []  # the other students' folder is empty inside
+    assert km.transport == "ipc"
+    assert not seen["home"].startswith(str(work)), "caches must not land in the student's folder"
+    assert not km.scratch.exists(), "the kernel's scratch folder is removed after the run"
+    assert sorted(p.name for p in work.iterdir()) == []
+
+
+def test_without_bubblewrap_the_kernel_still_runs_under_the_memory_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_manager, "probe", lambda: (False, "bwrap not found (test)"))
+    seen, km = look(tmp_path)
+    assert seen["cwd"] == str(tmp_path.resolve())
+    assert seen["memory"] == 2048 * 2**20
+    assert km.sandbox is None and km.transport == "tcp"
+    assert seen["solutions"] is not None and seen["solutions"] != []  # no isolation: visible
