@@ -152,20 +152,38 @@ def _outcome(cell, nonce: str, executed: bool, why_not_run: str,
     return False, (why_not_run if not executed else "the check produced no result"), 0.0
 
 
-def recheck(result: CheckResult, work: Path, nonce: str) -> None:
+def take_export(work: Path, grade_id: str, nonce: str) -> dict[str, np.ndarray] | Exception | None:
+    """Read and delete the values a check cell exported (the error reading them; None if there
+    are none), as soon as the cell has run: later cells of the notebook cannot replace them."""
+    path = work / EXPORTS / f"{grade_id}-{nonce}.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except Exception as exc:  # noqa: BLE001 - a missing or unreadable file is the student's result
+        return exc
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def recheck(result: CheckResult, exported: dict[str, np.ndarray] | Exception | None) -> None:
     """Judge an exported value outside the kernel; a check passes only if both judgements pass."""
     check = result.check
     if check.recheck is None or not result.passed:
         return
-    path = work / EXPORTS / f"{check.grade_id}-{nonce}.npz"
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        check.recheck(arrays, seed=grading_seed())
-    except Exception as exc:  # noqa: BLE001 - a missing or wrong value is the student's result
-        why = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
-        result.passed = False
-        result.message = f"re-checked by the grader outside your kernel: {why}"
+    if exported is None:  # report() says why in its message, e.g. "could not export values"
+        problem = result.message or "the check exported no values"
+    elif isinstance(exported, Exception):
+        problem = f"{type(exported).__name__}: {exported}"
+    else:
+        try:
+            check.recheck(exported, seed=grading_seed())
+            return
+        except Exception as exc:  # noqa: BLE001 - a wrong value is the student's result
+            problem = str(exc) if isinstance(exc, AssertionError) else f"{type(exc).__name__}: {exc}"
+    result.passed = False
+    result.message = f"re-checked by the grader outside your kernel: {problem}"
 
 
 def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
@@ -198,8 +216,15 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
         config.GradingKernelManager.memory_mb = memory_mb
         # the folder of the submission (the class's other submissions) is hidden too
         config.GradingKernelManager.hide = [str(path.parent.resolve())]
+        exported: dict[str, dict[str, np.ndarray] | Exception] = {}
+
+        def on_cell_executed(cell, **_):
+            grade_id = cell.metadata.get("gdgrade_id")
+            if grade_id and BY_ID[grade_id].export:
+                exported[grade_id] = take_export(work, grade_id, nonce)
+
         client = NotebookClient(nb, config=config, kernel_manager_class=GradingKernelManager,
-                                timeout=cell_timeout,
+                                on_cell_executed=on_cell_executed, timeout=cell_timeout,
                                 allow_errors=True, interrupt_on_timeout=True,
                                 error_on_timeout={"ename": "CellTimeoutError", "evalue": "",
                                                   "traceback": ["CellTimeoutError"]},
@@ -224,7 +249,7 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = 300,
             executed = cell is not None and cell.get("execution_count") is not None and not grade.problem
             passed, message, secs = _outcome(cell or {}, nonce, executed, why, cell_timeout)
             grade.results.append(CheckResult(check, passed, message, secs))
-            recheck(grade.results[-1], work, nonce)
+            recheck(grade.results[-1], exported.get(check.grade_id))
     finally:
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -55,7 +55,9 @@ def _append(source: str, after: str | None = None) -> Callable:
     """Add a student cell with ``source`` after the cell whose grade_id is ``after`` (default: at the end)."""
     def edit(nb):
         cell = nbformat.v4.new_code_cell(source.strip("\n"))
-        cell.id = "added-by-student"  # fixed, so that the notebook written is reproducible
+        taken, cell.id, k = {c.get("id") for c in nb.cells}, "added-by-student", 2
+        while cell.id in taken:  # fixed ids, so that the notebook written is reproducible
+            cell.id, k = f"added-by-student-{k}", k + 1
         index = len(nb.cells)
         if after:
             index = 1 + next(i for i, c in enumerate(nb.cells)
@@ -147,6 +149,26 @@ numpy.testing.assert_array_almost_equal = lambda *args, **kwargs: None
 IPython.core.interactiveshell.InteractiveShell.showtraceback = lambda *args, **kwargs: None
 get_ipython().showtraceback = lambda *args, **kwargs: None
 get_ipython().showsyntaxerror = lambda *args, **kwargs: None
+'''
+PATCH_LS_GRADERS = '''
+import autograde.registry
+
+autograde.registry.run_check = lambda *args, **kwargs: None
+autograde.registry.run_hidden = lambda *args, **kwargs: None
+'''
+FORGE_EXPORTS = '''
+import glob
+import os
+
+import numpy as np
+
+from autograde import linear_system as ls
+
+# overwrite every value exported for the grader's re-check with the exact solutions
+exact = np.stack([np.linalg.solve(np.asarray(s.A, float), np.asarray(s.b, float))
+                  for s, _ in ls._convergence_plan(0)])
+for path in glob.glob(os.path.join(".gdgrade", "*.npz")) + glob.glob("/tmp/gdk-*/*.npz"):
+    np.savez(path, solutions=exact)
 '''
 PHONE_HOME = '''
 import os
@@ -266,6 +288,10 @@ def system_loss(A, b, v):
          {**LS_FULL, "linear_system_loss_value": 0, "linear_systems_converge": 0},
          {"linear_system_loss_value": "sum of squared residuals",
           "linear_systems_converge": "did not reach the solution"}),
+    # checks without a re-check (gradient_step_matches_reference here) are judged in the kernel
+    Case("forges_the_values_the_grader_rechecks", (LS, "sign_reversed_step"),
+         _both(_append(PATCH_LS_GRADERS, after="setup_linear_system"), _append(FORGE_EXPORTS)),
+         {**LS_FULL, "linear_systems_converge": 0}, {"linear_systems_converge": "outside your kernel"}),
     Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
 )
