@@ -13,6 +13,12 @@ import os
 import time
 import traceback
 
+# The runner imports this module in a first cell, before any student code: the check and
+# export functions are bound here then, so a student cell that replaces them in
+# ``autograde.registry`` later does not change what ``report`` runs.
+from autograde.registry import export_values as _export_values
+from autograde.registry import run_check as _run_check
+
 MIME = "application/vnd.gdgrade.result+json"
 
 
@@ -38,19 +44,17 @@ def report(grade_id: str, ns: dict, nonce: str, export_path: str | None = None) 
     """
     from IPython.display import display
 
-    from autograde.registry import export_values, run_check
-
     start = time.perf_counter()
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            run_check(grade_id, ns)
+            _run_check(grade_id, ns)
         passed, message = True, ""
     except Exception as exc:  # noqa: BLE001 - any failure of student code is a result
         passed, message = False, _message(exc)
     if export_path and passed:
         try:
-            export_values(grade_id, ns, export_path)
+            _export_values(grade_id, ns, export_path)
         except Exception as exc:  # noqa: BLE001 - the grader reports the missing values
             message = f"could not export values for the grader: {_message(exc)}"
     result = {"grade_id": grade_id, "passed": passed, "message": message,

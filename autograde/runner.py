@@ -120,6 +120,8 @@ def rebuild(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode,
     # test cells the student deleted are restored at the end
     cells += [check_cell(gid, nonce) for gid in fixed
               if gid in graded and gid not in seen]
+    # before any student code: bind the checks that report() runs (see autograde/kernel.py)
+    cells.insert(0, nbformat.v4.new_code_cell("import autograde.kernel"))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
