@@ -30,8 +30,8 @@ lint: setup
 release: setup     ## regenerate release/ from source/ with nbgrader
 	$(PY) -m nbgrader generate_assignment gd_applications --force
 
-examples: setup    ## rewrite tests/submissions/ from the release, tests/examples.py and tests/corpus.py
-	$(PY) -m tests.examples
+examples: setup    ## rewrite tests/submissions/ from the release, the exercises' examples.py and tests/corpus.py
+	$(PY) -m autograde.examples
 	$(PY) -m tests.corpus
 
 bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus

@@ -10,8 +10,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gd_applications_course"
 c.CourseDirectory.root = HERE
 
-# Kernels started by nbgrader inherit this environment: TensorFlow stays quiet (a test
-# cell with any stderr output scores 0), and the hidden tests can import `autograde`.
+# nbgrader's process imports the graders (`autograde`) from here; grading kernels never can
+# (they see neither this folder nor this environment, see autograde/kernel_manager.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -24,14 +24,15 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
 # The course folder: its solutions, submissions and gradebook are hidden from grading kernels.
-os.environ["GDGRADE_COURSE"] = HERE
+os.environ["GD_GRADING_COURSE"] = HERE
 
 # Each notebook runs in a kernel under a 4 GiB memory limit, sandboxed by bubblewrap when the
-# machine allows (no network; only the student's autograded folder writable; solutions,
-# gradebook and other students hidden). Training cells run for seconds: a stuck cell is
+# machine allows (no network; only the student's autograded folder writable; graders,
+# solutions, gradebook and other students hidden). Test cells do not run in the kernel: the
+# grader judges each check outside it (probing the student's functions on its own inputs) and
+# writes the verdict as the cell's output. Training cells run for seconds: a stuck cell is
 # interrupted after 5 minutes, a whole notebook stopped after 15. A kernel that dies costs
-# only the test cells that had not finished, and the accuracy, loss and convergence checks
-# are re-checked outside the kernel.
+# only the checks not judged yet. (Limits: autograde/limits.py.)
 c.Autograde.autograde_preprocessors = [
     "autograde.nbgrader_execute.GradingExecute",
     "nbgrader.preprocessors.IgnorePattern",
@@ -41,9 +42,13 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.Execute.timeout = 300
-c.GradingExecute.notebook_timeout = 900
-c.GradingKernelManager.memory_mb = 4096
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from autograde import limits  # noqa: E402 - after the course folder is importable
+
+c.Execute.timeout = limits.CELL_TIMEOUT
+c.GradingExecute.notebook_timeout = limits.NOTEBOOK_TIMEOUT
+c.GradingKernelManager.memory_mb = limits.MEMORY_MB
 # Test cells deleted by a student are put back before grading (with a fix for nbgrader
 # 0.9.6, which stops with KeyError when the deleted cell follows a read-only cell).
 c.Autograde.sanitize_preprocessors = [

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import sandbox
+from autograde import limits, sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.submission import collect
 
@@ -109,7 +109,7 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
                "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)]
         t = time.perf_counter()
-        env = {**os.environ, "GDGRADE_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
+        env = {**os.environ, "GD_GRADING_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
                               timeout=notebook_timeout * len(NOTEBOOKS) + 300)
         summary_path = results / "summary.json"
@@ -258,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", type=Path, required=True, help="results folder")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
-    g.add_argument("--cell-timeout", type=int, default=300)
-    g.add_argument("--notebook-timeout", type=int, default=900)
+    g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)
+    g.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT)
     g.set_defaults(func=grade)
     m = sub.add_parser("merge", help="join the outputs of several shards")
     m.add_argument("parts", type=Path, nargs="+")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from autograde import limits
+
 RESULTS = "grading-results"
 
 
@@ -20,9 +22,10 @@ def pytest_addoption(parser):
     group.addoption("--results-dir", default=RESULTS,
                     help="folder for summary.json and junit.xml (default: %(default)s)")
     group.addoption("--student", default=None, help="name in the summary (default: the file's name)")
-    group.addoption("--cell-timeout", type=int, default=300, help="seconds per cell (default 300)")
-    group.addoption("--notebook-timeout", type=int, default=900,
-                    help="seconds per notebook (default 900)")
+    group.addoption("--cell-timeout", type=int, default=limits.CELL_TIMEOUT,
+                    help="seconds per cell or probe (default %(default)s)")
+    group.addoption("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT,
+                    help="seconds per notebook (default %(default)s)")
 
 
 @pytest.hookimpl(tryfirst=True)

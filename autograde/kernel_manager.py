@@ -1,18 +1,20 @@
 """The kernel of every grading run, for both front ends (pytest graders and nbgrader).
 
 ``GradingKernelManager`` is a jupyter_client ``AsyncKernelManager`` whose kernel is
-``autograde.limited_kernel`` (an IPython kernel under an address-space limit), wrapped in a
+``limited_kernel.py`` (an IPython kernel under an address-space limit), wrapped in a
 bubblewrap sandbox (``autograde.sandbox``) when the machine allows it. The sandbox is built
-when the kernel starts, from its working folder (``cwd``): that folder is writable, the
-course's solutions, tests, submissions and gradebook are hidden, and there is no network.
-A sandboxed kernel talks over unix sockets in a private scratch folder (``scratch``) and
-is interrupted by message, not by signal.
+when the kernel starts, from its working folder (``cwd``): that folder is writable; the
+repository (graders, solutions, tests), the course's submissions and gradebook are hidden;
+there is no network. The kernel's environment is an allow-list: no engine setting (such as
+the grading seed) reaches it. A sandboxed kernel talks over unix sockets in a private
+scratch folder (``scratch``), where the grader's probes also exchange values.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -22,43 +24,60 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, List, Unicode
 
+from autograde import limits
+from autograde.registry import data_paths
 from autograde.sandbox import Sandbox, probe, wrap
-from gdkit import data as mnist_data
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+LAUNCHER = PACKAGE / "limited_kernel.py"
 
-#: Address-space limit of every grading kernel, MiB (TensorFlow needs about 2 GiB to start).
-MEMORY_MB = 4096
+#: What a sandboxed kernel must not see in the course folder (``GD_GRADING_COURSE``) besides
+#: the repository, which is hidden whole: solutions, other students' work, the gradebook.
+HIDDEN_IN_COURSE = ("source", "release", "submitted", "autograded", "feedback", "gradebook.db",
+                    "grading-results", "grades.csv", ".git")
 
-#: What a sandboxed kernel must not see, in the repository and in the course folder
-#: (``GDGRADE_COURSE``): solutions, tests, other students' work, the gradebook.
-HIDDEN_FROM_KERNEL = ("source", "release", "tests", "submitted", "autograded", "feedback",
-                      "gradebook.db", "grading-results", ".git")
+#: Environment a grading kernel may inherit: the system's basics and the student-side ``GD_``
+#: settings (data, seeds, budgets), never the engine's ``GD_GRADING_`` ones.
+KERNEL_ENV_ALLOWED = re.compile(r"(PATH|LANG|LANGUAGE|LC_\w+|TZ|TERM|TF_\w+|MPLBACKEND|PYTHONHASHSEED|"
+                                r"KERAS_HOME|NBGRADER_EXECUTION|OMP_NUM_THREADS|GD_\w+)")
+#: Set in every grading kernel: quiet TensorFlow, no display, grading mode.
+KERNEL_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "MPLBACKEND": "Agg",
+    "PYTHONHASHSEED": "0",
+    "NBGRADER_EXECUTION": "autograde",
+}
+
+
+def kernel_env(base: dict[str, str]) -> dict[str, str]:
+    """``base`` reduced to the allow-list, plus ``KERNEL_ENV``."""
+    env = {k: v for k, v in base.items()
+           if KERNEL_ENV_ALLOWED.fullmatch(k) and not k.startswith(limits.ENV_PREFIX)}
+    return {**env, **KERNEL_ENV}
 
 
 def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> tuple[Path, ...]:
-    """Paths a grading kernel must not see: the repository's and the course's
-    ``HIDDEN_FROM_KERNEL``, ``extra``, and the ``os.pathsep``-separated ``GDGRADE_HIDE``."""
-    roots = [ROOT]
-    if os.environ.get("GDGRADE_COURSE"):
-        roots.append(Path(os.environ["GDGRADE_COURSE"]))
-    env = [p for p in os.environ.get("GDGRADE_HIDE", "").split(os.pathsep) if p]
-    return (tuple(root / name for root in roots for name in HIDDEN_FROM_KERNEL)
-            + tuple(Path(p) for p in (*extra, *env)))
+    """Paths a grading kernel must not see: the repository, the course's ``HIDDEN_IN_COURSE``,
+    ``extra``, and the ``os.pathsep``-separated ``GD_GRADING_HIDE``."""
+    paths = [ROOT, PACKAGE]  # the graders, wherever they are installed
+    if limits.env("COURSE"):
+        paths += [Path(limits.env("COURSE")) / name for name in HIDDEN_IN_COURSE]
+    env = [p for p in (limits.env("HIDE") or "").split(os.pathsep) if p]
+    return tuple(paths) + tuple(Path(p) for p in (*extra, *env))
 
 
-def data_paths() -> list[Path]:
-    """Where the grader finds MNIST (Keras' cache, ``GD_MNIST_PATH``): the kernel reads the same."""
-    paths = [mnist_data.keras_cache_path().parent]
-    if os.environ.get(mnist_data.ENV_PATH):
-        paths.append(Path(os.environ[mnist_data.ENV_PATH]))
-    return paths
+def keras_home() -> Path:
+    """Keras' folder of the grading user (its dataset cache): the kernel, whose HOME is a scratch
+    folder, is pointed at the same one."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
 class GradingKernelManager(AsyncKernelManager):
-    """Starts ``autograde.limited_kernel`` under ``memory_mb`` MiB, sandboxed when bwrap works."""
+    """Starts ``limited_kernel.py`` under ``memory_mb`` MiB, sandboxed when bwrap works."""
 
-    memory_mb = Integer(MEMORY_MB, help="Address-space limit of the kernel, MiB.").tag(config=True)
+    memory_mb = Integer(limits.MEMORY_MB, help="Address-space limit of the kernel, MiB.").tag(config=True)
     hide = List(Unicode(), help="More paths the kernel must not see.").tag(config=True)
 
     scratch: Path | None = None
@@ -68,7 +87,7 @@ class GradingKernelManager(AsyncKernelManager):
         if not probe()[0]:
             return None
         return Sandbox(work=work, hide=hidden_paths(self.hide),
-                       readonly=(ROOT / "autograde", Path(sys.prefix), *data_paths()),
+                       readonly=(LAUNCHER, Path(sys.prefix), *data_paths()),
                        writable=(self.scratch,), home=self.scratch / "home")
 
     async def _async_pre_start_kernel(self, **kw):
@@ -77,8 +96,7 @@ class GradingKernelManager(AsyncKernelManager):
         self.scratch = Path(tempfile.mkdtemp(prefix="gdk-"))
         (self.scratch / "home").mkdir()  # the kernel's HOME: caches stay out of the work folder
         self.sandbox = self._sandbox_for(work)
-        argv = [sys.executable, "-m", "autograde.limited_kernel", "--memory-mb", str(self.memory_mb),
-                "-f", "{connection_file}"]
+        argv = [sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb), "-f", "{connection_file}"]
         spec = {"argv": wrap(self.sandbox, argv) if self.sandbox else argv,
                 "display_name": "gdgrade (limited)", "language": "python",
                 "interrupt_mode": "message" if self.sandbox else "signal"}
@@ -87,14 +105,15 @@ class GradingKernelManager(AsyncKernelManager):
         (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         self.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(self.scratch / "spec")])
         self.kernel_name = "gdgrade"
+        env = kernel_env(dict(kw.get("env") or os.environ))
+        # HOME is a scratch folder inside: keep Keras' cache where the grader sees it
+        env["KERAS_HOME"] = str(keras_home())
+        env["HOME"] = str(self.scratch / "home")
+        kw["env"] = env
         if self.sandbox:
             self.transport = "ipc"
             self.ip = str(self.scratch / "kernel")
             self.connection_file = str(self.scratch / "connection.json")
-            # HOME is a scratch folder inside: keep Keras' cache where the grader sees it
-            env = dict(kw.get("env") or os.environ)
-            env["KERAS_HOME"] = str(mnist_data.keras_cache_path().parent.parent)
-            kw["env"] = env
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -1,6 +1,6 @@
 """Start an IPython kernel under an address-space limit.
 
-    python -m autograde.limited_kernel --memory-mb 4096 -f CONNECTION_FILE
+    python limited_kernel.py --memory-mb 4096 -f CONNECTION_FILE
 
 The limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside the
 student's code instead of exhausting the machine. TensorFlow needs about 2 GiB of address
@@ -20,7 +20,7 @@ def main(argv: list[str]) -> None:
         limit = int(argv[1]) * 2**20
         try:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            os.environ["GDGRADE_MEMORY_MB"] = argv[1]
+            os.environ["GD_MEMORY_MB"] = argv[1]
         except (ValueError, OSError) as exc:  # e.g. macOS: grade without the limit, and say so
             print(f"gdgrade: memory limit of {argv[1]} MiB not applied: {exc}", file=sys.stderr)
         argv = argv[2:]

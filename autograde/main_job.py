@@ -3,7 +3,7 @@
     python -m autograde.main_job [--course DIR]
 
 1. ``nbgrader generate_assignment``: ``release/`` from ``source/``;
-2. the example class (``tests/examples.py``: the solution, the untouched release and typical
+2. the example class (``autograde/examples.py``, from the exercise folders: the solution, the untouched release and typical
    mistakes across all three notebooks) placed in ``submitted/<student>/gd_applications/``;
 3. ``nbgrader autograde`` into the SQLite gradebook ``gradebook.db``, with a progress line per
    student and notebook;
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course", type=Path, default=ROOT, help="course folder (default: the repository)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tests.examples import CLASS, class_files
+    from autograde.examples import CLASS, class_files
 
     course = args.course.resolve()
     if course != ROOT:

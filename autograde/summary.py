@@ -25,7 +25,6 @@ def summary(student: str, grades: list[NotebookGrade]) -> dict:
                 "points": r.points,
                 "max_points": r.check.points,
                 "status": "passed" if r.passed else "failed",
-                "hidden": bool(r.check.hidden),
                 "hidden_only": not r.check.visible,
                 "description": r.check.description,
                 "message": r.message,

@@ -1,7 +1,7 @@
 """Seconds to grade the example class: the hidden pytest graders with 1 and 2 jobs, and nbgrader.
 
 Usage: python bench/class_grading.py [--skip-nbgrader]
-The class is tests/examples.py's CLASS (7 students × 3 notebooks). Prints wall seconds,
+The class is autograde/examples.py's CLASS (7 students × 3 notebooks). Prints wall seconds,
 seconds per submission (a student's three notebooks) and the speed-up of 2 jobs over 1.
 """
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograde import course as nbg  # noqa: E402
-from tests.examples import CLASS, class_files  # noqa: E402
+from autograde.examples import CLASS, class_files  # noqa: E402
 
 
 def main() -> None:

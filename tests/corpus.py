@@ -37,6 +37,8 @@ class Case:
     points: dict[str, int]
     message: dict[str, str] = field(default_factory=dict)  # grade_id -> phrase its report holds
     needs_sandbox: bool = False  # defended by the bubblewrap sandbox (no fallback without it)
+    #: text of the hidden graders that must appear nowhere in what the student gets back
+    leaks: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:
@@ -151,24 +153,146 @@ get_ipython().showtraceback = lambda *args, **kwargs: None
 get_ipython().showsyntaxerror = lambda *args, **kwargs: None
 '''
 PATCH_LS_GRADERS = '''
-import autograde.registry
+# the graders of earlier versions ran inside the kernel: try to switch them off
+try:
+    import autograde.registry
 
-autograde.registry.run_check = lambda *args, **kwargs: None
-autograde.registry.run_hidden = lambda *args, **kwargs: None
+    autograde.registry.run_check = lambda *args, **kwargs: None
+    autograde.registry.run_hidden = lambda *args, **kwargs: None
+except ImportError as exc:
+    print("no graders to patch:", exc)
 '''
-FORGE_EXPORTS = '''
-import glob
+# The kernel computes, the grader judges: every way below of making the kernel *say* "passed"
+# or hand back values the student's code did not compute must earn nothing.
+EXECUTE_RESULT_BEFORE_TESTS = '''
+# before every later cell, emit an execute_result: nbgrader used to take a test cell's first
+# execute_result as its grade
+def __full_marks(info):
+    get_ipython().displayhook(10)
+
+
+get_ipython().events.register("pre_run_cell", __full_marks)
+get_ipython().events.register("post_run_cell", lambda result: get_ipython().displayhook(10))
+'''
+REPLACE_REPORTING = '''
+import json
 import os
 
 import numpy as np
 
-from autograde import linear_system as ls
+import gdkit.checks._common
+import gdkit.probe
 
-# overwrite every value exported for the grader's re-check with the exact solutions
-exact = np.stack([np.linalg.solve(np.asarray(s.A, float), np.asarray(s.b, float))
-                  for s, _ in ls._convergence_plan(0)])
-for path in glob.glob(os.path.join(".gdgrade", "*.npz")) + glob.glob("/tmp/gdk-*/*.npz"):
-    np.savez(path, solutions=exact)
+# earlier graders reported from inside the kernel: replace whatever reports
+try:
+    import autograde.kernel
+
+    autograde.kernel.report = lambda *args, **kwargs: None
+except ImportError as exc:
+    print("no reporting function to replace:", exc)
+gdkit.checks._common.CheckFailed = type("Never", (Exception,), {})
+
+
+def __serve_anything(ns, target, needs, folder):
+    """Hand back zeros shaped like the inputs, for every probe, without calling any student code."""
+    with np.load(os.path.join(folder, "in.npz")) as f:
+        inputs = {k: f[k] for k in f.files}
+    out = {"loss": 0.0, "grad": np.zeros(2), "stop": np.zeros(len(inputs.get("loss", [])), bool), "epoch": 100,
+           "v": inputs.get("v0", np.zeros(2)), "early": inputs.get("v0", np.zeros(2)), "returned": np.zeros(3)}
+    np.savez(os.path.join(folder, "out.npz"), **out)
+
+
+gdkit.probe.serve = __serve_anything
+'''
+FORGE_FROM_CELL_TEXT = '''
+import glob
+import os
+import re
+import threading
+import time
+
+import numpy as np
+
+
+def __forge(folder):
+    """Answers that need no gradient descent: the exact solution, a stop at epoch 100."""
+    try:
+        with np.load(os.path.join(folder, "in.npz")) as f:
+            inputs = {k: f[k] for k in f.files}
+    except OSError:
+        return
+    if "A" in inputs and "epochs" in inputs:
+        exact = np.linalg.solve(inputs["A"].astype(float), inputs["b"].astype(float)[..., None])[..., 0]
+        np.savez(os.path.join(folder, "out.npz"), v=exact, early=exact)
+    elif "losses" in inputs:
+        np.savez(os.path.join(folder, "out.npz"), epoch=100)
+
+
+def __after_each_cell(result):
+    # the grader's cell names its folder: read it from the cell's text, or from In
+    text = result.info.raw_cell + "".join(get_ipython().user_ns.get("In", [])[-1:])
+    for folder in set(re.findall(r"/[\\w/.-]*probe-[0-9a-f]+", text)):
+        __forge(folder)
+
+
+get_ipython().events.register("post_run_cell", __after_each_cell)
+
+
+def __race():
+    # and a thread that answers for every probe folder the moment it appears
+    while True:
+        for folder in glob.glob("/tmp/gdk-*/probe-*"):
+            __forge(folder)
+        time.sleep(0.001)
+
+
+threading.Thread(target=__race, daemon=True).start()
+'''
+IMPORT_REFERENCE = '''
+import glob
+import importlib
+import sys
+
+# the grader's reference code and checks: importable before, and anywhere on the disk?
+for name in ("autograde.exercises.linear_system.reference", "autograde.linear_system", "autograde.registry"):
+    try:
+        importlib.import_module(name)
+        print("imported", name)
+    except ImportError as exc:
+        print("cannot import", name, exc)
+for finder in [m for m in sys.modules if "editable" in m]:
+    for path in getattr(sys.modules[finder], "MAPPING", {}).values():
+        for found in glob.glob(f"{path}/**/reference.py", recursive=True):
+            print("found", found)
+            exec(open(found).read())
+
+
+def linear_system_loss(A, b, v):
+    import tensorflow as tf
+
+    return tf.constant(loss(A.numpy(), b.numpy(), v.numpy()), tf.float32)  # noqa: F821 - from reference.py
+'''
+PRINT_HIDDEN_CODE = '''
+import glob
+import inspect
+import os
+import sys
+
+# put the hidden tests into the feedback: print every grader source the kernel can find
+for name in ("autograde.registry", "autograde.exercises.linear_system.checks"):
+    try:
+        module = __import__(name, fromlist=["x"])
+        print(inspect.getsource(module))
+    except ImportError as exc:
+        print("cannot import", name)
+roots = set(sys.path) | {os.getcwd()} | {os.path.dirname(p) for p in glob.glob("/tmp/*/")}
+roots |= {str(parent) for parent in __import__("pathlib").Path(os.getcwd()).parents}
+for finder in [m for m in sys.modules if "editable" in m]:
+    roots |= {os.path.dirname(p) for p in getattr(sys.modules[finder], "MAPPING", {}).values()}
+for root in sorted(roots):
+    for path in glob.glob(f"{root}/autograde/**/*.py", recursive=True)[:50]:
+        print(path)
+        print(open(path, encoding="utf-8", errors="replace").read())
 '''
 PHONE_HOME = '''
 import os
@@ -232,15 +356,12 @@ warnings.warn("a warning a student left in", stacklevel=1)
 print("W tensorflow/core/framework: noisy log line", file=sys.stderr)
 print("x" * 5_000_000)
 ''', after="setup_linear_system"), LS_FULL),
-    Case("patches_the_graders", (LR, "learning_rate_zero"), _append('''
-import autograde.registry
+    Case("patches_the_graders", (LR, "learning_rate_zero"), _append(PATCH_LS_GRADERS + '''
 import gdkit.checks._common
 
-autograde.registry.run_check = lambda *args, **kwargs: None
-autograde.registry.run_hidden = lambda *args, **kwargs: None
 gdkit.checks._common.CheckFailed = type("Never", (Exception,), {})
 ''', after="setup_logistic"), {**LR_FULL, "loss_decreases": 0, "logreg_test_accuracy": 0},
-        {"loss_decreases": "outside your kernel", "logreg_test_accuracy": "outside your kernel"}),
+        {"loss_decreases": "at least halve", "logreg_test_accuracy": "below the threshold"}),
     Case("reads_the_solutions_from_disk", (LS, "untouched"),
          _both(*(_answer(gid, STEAL_SOLUTIONS) for gid in
                  ("linear_system_loss_answer", "gradient_step_answer", "should_stop_answer"))),
@@ -289,9 +410,27 @@ def system_loss(A, b, v):
          {"linear_system_loss_value": "sum of squared residuals",
           "linear_systems_converge": "did not reach the solution"}),
     Case("forges_the_values_the_grader_rechecks", (LS, "sign_reversed_step"),
-         _both(_append(PATCH_LS_GRADERS, after="setup_linear_system"), _append(FORGE_EXPORTS)),
-         {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0},
-         {"gradient_step_matches_reference": "sign reversed", "linear_systems_converge": "outside your kernel"}),
+         _both(_append(PATCH_LS_GRADERS + FORGE_FROM_CELL_TEXT, after="setup_linear_system")),
+         {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0, "early_stopping_in_loop": 0},
+         {"gradient_step_matches_reference": "sign reversed", "linear_systems_converge": "after 10 epochs",
+          "early_stopping_in_loop": "comparison reversed"}),
+    Case("execute_result_before_test_cells", (LS, "untouched"),
+         _append(EXECUTE_RESULT_BEFORE_TESTS, after="setup_linear_system"), ZERO_LS,
+         dict.fromkeys(LS_FULL, "not written yet")),
+    Case("replaces_the_reporting_functions", (LS, "untouched"),
+         _append(REPLACE_REPORTING, after="setup_linear_system"), ZERO_LS,
+         {"linear_system_loss_value": "should be 62756", "gradient_step_matches_reference": "probe handed back",
+          "early_stopping_rule": "should be", "linear_systems_converge": "did not reach the solution",
+          "early_stopping_in_loop": "comparison reversed"}),
+    Case("forges_values_from_cell_text_in_and_a_thread", (LS, "untouched"),
+         _append(FORGE_FROM_CELL_TEXT, after="setup_linear_system"), ZERO_LS,
+         dict.fromkeys(LS_FULL, "not written yet")),
+    Case("imports_the_reference_code", (LS, "untouched"), _answer("linear_system_loss_answer", IMPORT_REFERENCE),
+         ZERO_LS, {**dict.fromkeys(LS_FULL, "not written yet"), "linear_system_loss_value": "NameError"},
+         needs_sandbox=True),
+    Case("prints_the_hidden_code", (LS, "untouched"), _append(PRINT_HIDDEN_CODE, after="setup_linear_system"),
+         ZERO_LS, dict.fromkeys(LS_FULL, "not written yet"), needs_sandbox=True,
+         leaks=("SOLUTION_TOL", "def systems_converge", "reference_runs")),
     Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
 )

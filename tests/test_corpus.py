@@ -9,6 +9,7 @@ work folder, and a TCP port on the grading machine's loopback.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import threading
@@ -158,6 +159,8 @@ def test_pytest_graders_give_the_expected_points_and_say_why(case, pytest_corpus
     messages = {c["grade_id"]: c["message"] for c in nb["checks"]}
     for grade_id, phrase in case.message.items():
         assert phrase in messages[grade_id], messages[grade_id]
+    shown = json.dumps(summary, ensure_ascii=False)
+    assert not [leak for leak in case.leaks if leak in shown], "hidden grader code reached the student"
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -169,6 +172,8 @@ def test_nbgrader_gives_the_expected_points_and_says_why(case, nbgrader_corpus):
     reports = nbg.cell_reports(course, case.name, case.notebook)
     for grade_id, phrase in case.message.items():
         assert phrase in reports[grade_id], reports[grade_id]
+    graded = (course / "autograded" / case.name / nbg.ASSIGNMENT / f"{case.notebook}.ipynb").read_text("utf-8")
+    assert not [leak for leak in case.leaks if leak in graded], "hidden grader code reached the graded notebook"
 
 
 def test_every_other_student_is_graded_and_reported(pytest_corpus):

@@ -64,7 +64,7 @@ def test_sandboxed_kernel_works_in_its_folder_under_the_memory_limit_and_sees_no
     seen, km = look(work, hide=[secret])
     assert seen["cwd"] == str(work.resolve())
     assert seen["memory"] == 2048 * 2**20
-    assert seen["solutions"] == []  # source/ is an empty folder inside
+    assert seen["solutions"] in (None, [])  # the repository is hidden: no source/ inside
     assert seen["hidden"] == []  # the other students' folder is empty inside
     assert km.transport == "ipc"
     assert not seen["home"].startswith(str(work)), "caches must not land in the student's folder"
@@ -79,3 +79,46 @@ def test_without_bubblewrap_the_kernel_still_runs_under_the_memory_limit(tmp_pat
     assert seen["memory"] == 2048 * 2**20
     assert km.sandbox is None and km.transport == "tcp"
     assert seen["solutions"] is not None and seen["solutions"] != []  # no isolation: visible
+
+
+PEEK = """
+import importlib, json, os, sys
+tried = {}
+for name in ("autograde.registry", "autograde.judge", "autograde.exercises.linear_system.reference",
+             "autograde.exercises.linear_system.checks"):
+    try:
+        module = importlib.import_module(name)
+        tried[name] = "imported: " + ", ".join(sorted(vars(module))[:5])
+    except Exception as exc:
+        tried[name] = type(exc).__name__
+files = {}
+for path in json.loads(os.environ["GD_PEEK"]):
+    try:
+        files[path] = open(path, encoding="utf-8").read()[:80]
+    except OSError as exc:
+        files[path] = type(exc).__name__
+print(json.dumps({"imports": tried, "files": files,
+                  "env": sorted(k for k in os.environ if k.startswith("GD_GRADING"))}))
+"""
+
+
+def test_no_grader_code_reference_or_grading_seed_is_readable_inside_a_grading_kernel(tmp_path, monkeypatch):
+    require_bubblewrap()
+    package = ROOT / "autograde"
+    secrets = [package / "judge.py", package / "registry.py", package / "exercises" / "linear_system" / "reference.py",
+               package / "exercises" / "linear_system" / "checks.py", ROOT / "source" / "gd_applications" /
+               "01_linear_system.ipynb", ROOT / "nbgrader_config.py"]
+    monkeypatch.setenv("GD_GRADING_SEED", "7")
+    monkeypatch.setenv("GD_PEEK", json.dumps([str(p) for p in secrets]))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PEEK)])
+    work = tmp_path / "work"
+    work.mkdir()
+    client = NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=60,
+                            resources={"metadata": {"path": str(work)}})
+    client.execute()
+    out = nb.cells[0].outputs
+    assert out and out[0].get("name") == "stdout", out
+    seen = json.loads(out[0]["text"])
+    assert set(seen["imports"].values()) == {"ModuleNotFoundError"}, seen["imports"]
+    assert all(v in ("FileNotFoundError", "PermissionError") for v in seen["files"].values()), seen["files"]
+    assert seen["env"] == [], "the grading seed reached the kernel"

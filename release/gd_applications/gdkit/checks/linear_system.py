@@ -111,3 +111,115 @@ def check_stop_rule_examples(should_stop) -> None:
             )
     passed("three hand-made pairs of losses",
            "a loss that rises, or the rule inside the training loop (hidden tests do)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Probes: the grader calls these in your kernel (through gdkit.probe.serve) with inputs it chose,
+# and judges the values they return outside your kernel. They only call your functions.
+def probe_loss(linear_system_loss, A, b, v) -> dict:
+    """Your loss of ``A v = b`` at ``v`` (A (n, n), b (n,), v (n,)) and its gradient with respect to v.
+
+    Returns ``loss`` (), ``grad`` (n,) (NaN when the loss cannot be differentiated).
+    """
+    import tensorflow as tf
+
+    var = tf.Variable(np.asarray(v, np.float32))
+    with tf.GradientTape() as recorder:  # records your loss, to differentiate it
+        out = call_student(linear_system_loss, tf.constant(A, tf.float32), tf.constant(b, tf.float32), var,
+                           name="linear_system_loss")
+    loss = as_scalar(out, "linear_system_loss")
+    grad = recorder.gradient(out, var) if isinstance(out, tf.Tensor) else None
+    return {"loss": loss, "grad": np.full(var.shape, np.nan) if grad is None else grad.numpy()}
+
+
+def _quadratic(Q, c, d, v):
+    """``v·Qv − 2 c·v + d``: the sum of squared residuals, written from Q = AᵀA, c = Aᵀb, d = b·b."""
+    import tensorflow as tf
+
+    return tf.tensordot(v, tf.linalg.matvec(Q, v), 1) - 2.0 * tf.tensordot(c, v, 1) + d
+
+
+def _optimizer(name: str, lr: float):
+    import tensorflow as tf
+
+    return {"sgd": tf.keras.optimizers.SGD, "adam": tf.keras.optimizers.Adam}[str(name)](float(lr))
+
+
+def probe_steps(gradient_step, Q, c, d, v0, optimizer, lr, steps) -> dict:
+    """``steps`` compiled calls of your step on the quadratic loss of (Q, c, d) from ``v0``.
+
+    Returns ``v`` (steps, n) after each call and ``returned`` (steps,) (NaN when not a scalar).
+    """
+    import tensorflow as tf
+
+    Q, c, d = (tf.constant(a, tf.float32) for a in (Q, c, d))
+    v = tf.Variable(np.asarray(v0, np.float32))
+    opt = _optimizer(optimizer, lr)
+    step = tf.function(lambda: gradient_step(lambda: _quadratic(Q, c, d, v), [v], opt))
+    points, returned = [], []
+    for _ in range(int(steps)):
+        out = call_student(step, name="gradient_step")
+        points.append(v.numpy().copy())
+        shape = tuple(getattr(out, "shape", (0,)))
+        returned.append(float(np.asarray(out).reshape(())) if out is not None and shape in ((), (1,))
+                        else np.nan)
+    return {"v": np.stack(points), "returned": np.asarray(returned)}
+
+
+def probe_solve(linear_system_loss, gradient_step, A, b, v0, epochs, lr) -> dict:
+    """Gradient descent with your loss and step on R systems at once, Adam(lr), one shared step.
+
+    A (R, n, n), b (R, n), v0 (R, n); ``epochs`` (R,): run r is read after its own number of
+    epochs. Adam updates each number on its own, so this is R separate runs in one compiled loop.
+    Returns ``v`` (R, n) and ``early`` (R, n), each run read after 10 epochs.
+    """
+    import tensorflow as tf
+
+    A, b = tf.constant(A, tf.float32), tf.constant(b, tf.float32)
+    v = tf.Variable(np.asarray(v0, np.float32))
+    opt = tf.keras.optimizers.Adam(float(lr))
+    runs = int(A.shape[0])
+
+    def loss_fn():
+        return tf.add_n([call_student(linear_system_loss, A[r], b[r], v[r], name="linear_system_loss")
+                         for r in range(runs)])
+
+    @tf.function
+    def run(k):
+        for _ in tf.range(k):
+            gradient_step(loss_fn, [v], opt)
+
+    epochs = np.asarray(epochs, np.int64)
+    reads = sorted({10, *epochs.tolist()})
+    final, early, done = np.zeros(v.shape, np.float32), None, 0
+    for epoch in reads:
+        call_student(run, tf.constant(epoch - done, tf.int64), name="gradient_step")
+        done = epoch
+        now = v.numpy()
+        if epoch == 10:
+            early = now.copy()
+        final[epochs == epoch] = now[epochs == epoch]
+    return {"v": final, "early": early}
+
+
+def probe_should_stop(should_stop, loss, previous, tol, as_tensor) -> dict:
+    """Your rule on pairs of losses: ``stop[i] = should_stop(loss[i], previous[i], tol[i])``;
+    ``loss[i]`` is passed as a float64 tensor where ``as_tensor[i]``, else as a float."""
+    import tensorflow as tf
+
+    out = []
+    for x, p, t, wrap in zip(loss, previous, tol, as_tensor, strict=True):
+        value = tf.constant(float(x), tf.float64) if wrap else float(x)
+        out.append(bool(call_student(should_stop, value, float(p), float(t), name="should_stop")))
+    return {"stop": np.asarray(out)}
+
+
+def probe_stop_epoch(should_stop, losses, tol) -> dict:
+    """Your rule inside the loop on a recorded run: the first epoch (1-based) at which it says stop,
+    with ``math.inf`` as the previous loss of epoch 1; 0 when it never does."""
+    previous = math.inf
+    for epoch, loss in enumerate(np.asarray(losses, np.float64).tolist(), 1):
+        if call_student(should_stop, loss, previous, float(tol), name="should_stop"):
+            return {"epoch": epoch}
+        previous = loss
+    return {"epoch": 0}

@@ -89,3 +89,45 @@ def check_sgd_step_example(sgd_step) -> None:
                               "is the update's sign reversed (W ← W − lr·dW)?"))
     passed("two steps from zero weights: the loss starts at ln 10 and goes down",
            "that the step equals the reference update exactly (hidden tests do)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Probes: the grader calls these in your kernel (through gdkit.probe.serve) with inputs it chose,
+# and judges the values they return outside your kernel. They only call your functions.
+def probe_logits(logits, x, W, b) -> dict:
+    """Your ``logits(x, W, b)`` for x (N, 784), W (784, 10), b (10,): ``z`` (N, 10)."""
+    import tensorflow as tf
+
+    z = call_student(logits, tf.constant(x, tf.float32), tf.Variable(np.asarray(W, np.float32)),
+                     tf.Variable(np.asarray(b, np.float32)), name="logits")
+    return {"z": np.asarray(z, np.float64)}
+
+
+def probe_cross_entropy(cross_entropy, y, z) -> dict:
+    """Your ``cross_entropy(y, z)`` for integer labels y (N,) and logits z (N, 10): ``loss`` ()."""
+    import tensorflow as tf
+
+    out = call_student(cross_entropy, tf.constant(np.asarray(y, np.int64)), tf.constant(z, tf.float32),
+                       name="cross_entropy")
+    return {"loss": scalar(out, "cross_entropy")}
+
+
+def probe_accuracy(accuracy, y, z) -> dict:
+    """Your ``accuracy(y, z)`` for integer labels y (N,) and logits z (N, 10): ``accuracy`` ()."""
+    import tensorflow as tf
+
+    out = call_student(accuracy, tf.constant(np.asarray(y, np.int64)), tf.constant(z, tf.float32),
+                       name="accuracy")
+    return {"accuracy": scalar(out, "accuracy")}
+
+
+def probe_sgd_step(sgd_step, x, y, W, b, lr, compiled) -> dict:
+    """One call of your ``sgd_step`` (compiled or not) from W (784, 10), b (10,) on a batch x (N, 784),
+    y (N,): ``W`` and ``b`` after it, and the ``returned`` loss."""
+    import tensorflow as tf
+
+    Wv, bv = tf.Variable(np.asarray(W, np.float32)), tf.Variable(np.asarray(b, np.float32))
+    fn = tf.function(sgd_step) if bool(compiled) else sgd_step
+    out = call_student(fn, tf.constant(x, tf.float32), tf.constant(np.asarray(y, np.int64)), Wv, bv,
+                       float(lr), name="sgd_step")
+    return {"W": Wv.numpy(), "b": bv.numpy(), "returned": scalar(out, "sgd_step")}

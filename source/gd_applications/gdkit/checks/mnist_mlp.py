@@ -143,3 +143,75 @@ def check_early_stopping_example(EarlyStopping) -> None:
             f"{got:g}: save `model.get_weights()` when the loss improves and `set_weights` them back.",
         ))
     passed("stopping and restoring on one hand-made sequence", "other sequences or patiences (hidden)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Probes: the grader calls these in your kernel (through gdkit.probe.serve) with inputs it chose,
+# and judges the values they return outside your kernel. They only call your functions.
+def probe_loss(mnist_loss, y_true, y_pred) -> dict:
+    """Your loss of one-hot labels ``y_true`` (N, C) and probabilities ``y_pred`` (N, C): ``loss`` ()."""
+    import tensorflow as tf
+
+    out = call_student(mnist_loss, tf.constant(y_true, tf.float32), tf.constant(y_pred, tf.float32),
+                       name="mnist_loss", hint=ONE_HOT_HINT)
+    return {"loss": scalar(out, "mnist_loss")}
+
+
+def lesson_model():
+    """The lesson's network: Flatten, Dense(128, relu), Dropout(0.2), Dense(10, softmax)."""
+    import tensorflow as tf
+
+    return tf.keras.Sequential([
+        tf.keras.layers.Input((28, 28)), tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(128, activation="relu"), tf.keras.layers.Dropout(0.2),
+        tf.keras.layers.Dense(10, activation="softmax")])
+
+
+def normalized_model():
+    """Flatten, BatchNormalization, Dense(10, softmax): its moving mean moves only in training mode."""
+    import tensorflow as tf
+
+    return tiny_model([tf.keras.layers.BatchNormalization()])
+
+
+def _run_steps(train_step, model, weights, x, y, steps, compiled):
+    import tensorflow as tf
+
+    model.set_weights([np.asarray(w) for w in weights])
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    x, y = tf.constant(x, tf.float32), tf.constant(y, tf.float32)
+    fn = (tf.function(lambda: train_step(model, optimizer, _squared_error, x, y)) if compiled
+          else lambda: train_step(model, optimizer, _squared_error, x, y))
+    returned = []
+    for _ in range(int(steps)):
+        out = call_student(fn, name="train_step")
+        shape = tuple(getattr(out, "shape", (0,)))
+        returned.append(float(np.asarray(out).reshape(())) if out is not None and shape in ((), (1,)) else np.nan)
+    result = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    result["returned"] = np.asarray(returned)
+    return result
+
+
+def probe_train(train_step, w0, w1, w2, w3, x, y, steps) -> dict:
+    """``steps`` compiled calls of your step on the lesson's network from weights w0…w3, Adam(1e-3),
+    a squared-error loss, one batch x (N, 28, 28), y (N, 10): the weights after, ``returned`` losses."""
+    return _run_steps(train_step, lesson_model(), [w0, w1, w2, w3], x, y, steps, True)
+
+
+def probe_training_mode(train_step, weights, x, y, compiled) -> dict:
+    """One call of your step (compiled or not) on ``normalized_model()`` set to ``weights`` (the
+    model's weights concatenated, flat): the weights after (moving statistics included)."""
+    model = normalized_model()
+    flat, parts = np.asarray(weights, np.float32), []
+    for w in model.get_weights():
+        parts.append(flat[:w.size].reshape(w.shape))
+        flat = flat[w.size:]
+    return _run_steps(train_step, model, parts, x, y, 1, bool(compiled))
+
+
+def probe_early_stopping(EarlyStopping, losses, patience) -> dict:
+    """Your stopper on scripted validation losses: the epoch after which it said stop (0: never) and
+    the epoch whose weights the model holds after ``restore_best``."""
+    stopper, model, stopped = scripted_run(EarlyStopping, int(patience), [float(v) for v in losses])
+    call_student(stopper.restore_best, model, name="EarlyStopping.restore_best")
+    return {"stopped": stopped or 0, "held": float(model.get_weights()[0].flat[0])}

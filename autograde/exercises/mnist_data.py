@@ -1,8 +1,8 @@
 """What the MNIST graders share: their own copy of the data, and the accuracy thresholds.
 
-The graders never use arrays from the submission: they load MNIST themselves through
-``gdkit.data`` (the trusted copy placed beside the notebook when grading) and evaluate
-the student's trained parameters on that test set.
+Shared by the MNIST exercises (2 and 3). The graders never use data from the submission:
+they load MNIST themselves through ``gdkit.data``, in the grader's process, and evaluate the
+student's trained parameters on that test set.
 """
 
 from __future__ import annotations
@@ -22,6 +22,18 @@ MIN_ACCURACY = {
     ("logreg", "embedded"): 0.87,
     ("logreg", "real"): 0.90,
 }
+
+
+def data_paths() -> list:
+    """Where the grader finds MNIST (Keras' cache, ``GD_MNIST_PATH``): the kernel reads the same."""
+    import os
+
+    from gdkit import data
+
+    paths = [data.keras_cache_path().parent]
+    if os.environ.get(data.ENV_PATH):
+        paths.append(os.environ[data.ENV_PATH])
+    return paths
 
 
 def data_kind(source: str) -> str:
@@ -49,18 +61,3 @@ def accuracy_of(predict, x: np.ndarray, y: np.ndarray, batch: int = 2000) -> flo
         scores = np.asarray(predict(x[start:start + batch]))
         right += int(np.sum(np.argmax(scores, axis=1) == y[start:start + batch]))
     return right / len(x)
-
-
-#: Weight shapes of the lesson's network: Dense(128) kernel and bias, Dense(10) kernel and bias.
-MLP_SHAPES = ((784, 128), (128,), (128, 10), (10,))
-
-
-def mlp_forward(weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Class scores (N, 10) of the lesson's network at inference (Dropout off), in NumPy.
-
-    weights: ``model.get_weights()`` of Flatten → Dense(128, relu) → Dropout → Dense(10, softmax);
-    x: images (N, 28, 28). The softmax is left out: it does not change the argmax.
-    """
-    w1, b1, w2, b2 = (np.asarray(w, np.float32) for w in weights)
-    hidden = np.maximum(x.reshape(len(x), -1) @ w1 + b1, 0.0)
-    return hidden @ w2 + b2

@@ -1,0 +1,175 @@
+"""Checks of exercise 3: each probes the student's kernel and judges here, against NumPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograde.exercises import mnist_data
+from autograde.exercises.logistic_regression import reference as ref
+from gdkit.checks import logistic_regression as visible
+from gdkit.checks._common import CheckFailed, say
+from gdkit.tolerance import rel_error
+
+PROBES = "gdkit.checks.logistic_regression"
+#: Steps averaged at each end of the recorded training losses ("smoothed windows").
+WINDOW = 100
+
+
+def _rng(seed: int, offset: int) -> np.random.Generator:
+    return np.random.default_rng(3000 + 100 * offset + seed)
+
+
+def _random_problem(rng, n: int = 50):
+    x = rng.random((n, 784)).astype(np.float32)
+    W = (rng.normal(size=(784, 10)) * 0.05).astype(np.float32)
+    b = rng.normal(size=10).astype(np.float32)
+    return x, W, b, rng.integers(0, 10, n)
+
+
+def _example():
+    """The notebook's hand-made example: two one-pixel images, two non-zero weights, b = 0.5."""
+    x = np.zeros((2, 784), np.float32)
+    x[0, 0], x[1, 1] = 1.0, 1.0
+    W = np.zeros((784, 10), np.float32)
+    W[0, 3], W[1, 7] = 2.0, -1.0
+    return x, W, np.full(10, 0.5, np.float32)
+
+
+def logits_and_loss(kernel, seed: int) -> None:
+    """logits = x·W + b and the mean softmax cross-entropy, on the notebook's example and random inputs."""
+    rng = _rng(seed, 0)
+    x, W, b, y = _random_problem(rng)
+    for xx, WW, bb, what in ((*_example(), "the hand-made example"), (x, W, b, "random inputs")):
+        z = np.asarray(kernel.call(f"{PROBES}:probe_logits", ("logits",), x=xx, W=WW, b=bb)["z"])
+        expected = ref.logits(xx, WW, bb)
+        if z.shape != expected.shape or rel_error(z, expected) > 1e-4:
+            raise CheckFailed(say(f"在{what}上,logits 與 x·W + b 不同。",
+                                  f"On {what} the logits differ from x·W + b (shape {z.shape}, expected "
+                                  f"{expected.shape}): multiply x by W (tf.matmul(x, W)), then add b."))
+    cases = [(np.array([3, 7]), np.zeros((2, 10)), "all-zero logits (ln 10 ≈ 2.302585)")]
+    cases += [(y, rng.normal(size=(50, 10)) * scale, f"random logits (scale {scale:g})") for scale in (1.0, 5.0)]
+    for labels, zz, what in cases:
+        got = float(kernel.call(f"{PROBES}:probe_cross_entropy", ("cross_entropy",), y=labels,
+                                z=zz.astype(np.float32))["loss"])
+        want = ref.cross_entropy(labels, zz.astype(np.float32))
+        if not rel_error(got, want) <= visible.TOL:
+            raise CheckFailed(say(
+                f"在{what}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
+                f"On {what} the cross-entropy should be {want:.6f}, got {got:.6f}: one-hot the labels "
+                "(depth 10), apply softmax to the logits once (tf.nn.softmax_cross_entropy_with_logits "
+                "does), then average over the batch."))
+
+
+def accuracy_value(kernel, seed: int) -> None:
+    """accuracy is the fraction of argmax predictions equal to the labels: the notebook's four, random ones."""
+    rng = _rng(seed, 1)
+    z = np.zeros((4, 10), np.float32)
+    for row, cls in enumerate([3, 7, 2, 0]):
+        z[row, cls] = 1.0
+    cases = [(np.array([3, 7, 1, 0]), z)]
+    cases += [(rng.integers(0, 10, n), rng.normal(size=(n, 10)).astype(np.float32)) for n in (100, 37)]
+    for y, zz in cases:
+        got = float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), y=y, z=zz)["accuracy"])
+        want = ref.accuracy(y, zz)
+        if abs(got - want) > visible.TOL:
+            raise CheckFailed(say(f"在 {len(y)} 筆資料上,準確率應為 {want:.4f},卻得到 {got:.4f}。",
+                                  f"On {len(y)} predictions the accuracy should be {want:.4f}, got {got:.4f}: "
+                                  "compare tf.argmax(logits, axis=1) with the labels and take the mean."))
+
+
+def sgd_step(kernel, seed: int) -> None:
+    """One step (eager from zero weights, compiled from random ones) equals W − lr·dW, b − lr·db and
+    returns the loss before the update."""
+    rng = _rng(seed, 2)
+    x, W, b, y = _random_problem(rng)
+    ex_x = _example()[0]
+    cases = ((ex_x, np.array([3, 7]), np.zeros((784, 10), np.float32), np.zeros(10, np.float32), 0.5, False),
+             (x, y, W, b, 0.05, True))
+    for xx, yy, W0, b0, lr, compiled in cases:
+        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), x=xx, y=yy, W=W0, b=b0, lr=lr,
+                          compiled=compiled)
+        got_W, got_b = np.asarray(got["W"], np.float64), np.asarray(got["b"], np.float64)
+        returned = float(got["returned"])
+        dW, db = ref.gradients(xx, yy, W0, b0)
+        want_W, want_b = W0 - lr * dW, b0 - lr * db
+        loss0 = ref.cross_entropy(yy, ref.logits(xx, W0, b0))
+        if got_W.shape != W0.shape or got_b.shape != b0.shape:
+            raise CheckFailed(f"W and b came back with shapes {got_W.shape} and {got_b.shape}")
+        if np.allclose(got_W, W0) and np.allclose(got_b, b0):
+            raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
+                                  "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
+        if rel_error(got_W - W0, lr * dW, floor=1e-6) < 1e-2:
+            raise CheckFailed(say("你的更新朝梯度的方向走(上坡):應為 W ← W − lr·dW。",
+                                  "Your update moves along the gradient, uphill: it should be W ← W − lr·dW "
+                                  "(is the sign reversed?)."))
+        err = max(rel_error(got_W, want_W), rel_error(got_b, want_b))
+        if err > 1e-4:
+            raise CheckFailed(say(
+                "一步 SGD 的結果與參考更新不同。",
+                f"One SGD step differs from W − lr·dW, b − lr·db (relative error {err:.1e}, allowed 1e-4): "
+                "take the gradient of the mean cross-entropy of this batch and update each variable once."))
+        if not rel_error(returned, loss0) <= visible.TOL:
+            raise CheckFailed(say(f"`sgd_step` 應回傳更新前的損失 {loss0:.6f},卻回傳 {returned:.6f}。",
+                                  f"`sgd_step` should return the loss before the update, {loss0:.6f}, "
+                                  f"got {returned:.6f}."))
+
+
+def _params(kernel, *more: str):
+    got = kernel.values("W", "b", *more)
+    W, b = np.asarray(got["W"], np.float32), np.asarray(got["b"], np.float32)
+    if W.shape != (784, 10) or b.shape != (10,):
+        raise CheckFailed(f"W and b should have shapes (784, 10) and (10,), got {W.shape} and {b.shape}.")
+    return W, b, *(got[name] for name in more)
+
+
+def loss_decreases(kernel, seed: int) -> None:
+    """The grader's full training loss at the trained W, b is at most half that of zero weights, and
+    the recorded losses fall (first vs last 100 steps)."""
+    W, b, losses = _params(kernel, "losses")
+    data = mnist_data.grader_data()
+    x = data.x_train.reshape(len(data.x_train), -1)
+    before = math.log(10)  # the loss of zero weights
+    after = ref.cross_entropy(data.y_train, ref.logits(x, W, b))
+    if not after < 0.5 * before:
+        raise CheckFailed(say(
+            f"整個訓練集的損失從 {before:.4f}(零權重)只變成 {after:.4f},應至少減半。",
+            f"The loss on the whole training set went from {before:.4f} (zero weights) to only {after:.4f}; "
+            "training should at least halve it: is the learning rate 0, or the update's sign reversed?"))
+    rec = np.asarray(losses, dtype=np.float64).ravel()
+    if rec.size < 2 * WINDOW or not np.all(np.isfinite(rec)):
+        raise CheckFailed(f"`losses` should hold one finite loss per step, at least {2 * WINDOW}; it has {rec.size}.")
+    early, late = rec[:WINDOW].mean(), rec[-WINDOW:].mean()
+    if not late < early:
+        raise CheckFailed(say(f"最後 {WINDOW} 步的平均損失 {late:.4f} 不低於最初 {WINDOW} 步的 {early:.4f}。",
+                              f"The mean loss of the last {WINDOW} steps, {late:.4f}, is not below that of "
+                              f"the first {WINDOW}, {early:.4f}."))
+
+
+def _test_accuracy_of(W, b) -> float:
+    data = mnist_data.grader_data()
+    x = data.x_test.reshape(len(data.x_test), -1)
+    return mnist_data.accuracy_of(lambda xb: xb @ W + b, x, data.y_test)
+
+
+def reported_accuracy(kernel, seed: int) -> None:
+    """The notebook's ``test_accuracy`` is the accuracy of its W, b on the test set."""
+    W, b, reported = _params(kernel, "test_accuracy")
+    want = _test_accuracy_of(W, b)
+    got = float(np.asarray(reported, np.float64).reshape(-1)[0]) if np.size(reported) == 1 else math.nan
+    if not math.isclose(got, want, abs_tol=1e-4):
+        raise CheckFailed(say(
+            f"`test_accuracy` 是 {got:.4f},但 W、b 在測試集上的準確率是 {want:.4f}。",
+            f"`test_accuracy` is {got:.4f}, but the accuracy of W, b on the test set is {want:.4f}: compute "
+            "it on x_test and y_test, not on a training batch."))
+
+
+def logreg_accuracy(kernel, seed: int) -> None:
+    """The trained W, b reach the accuracy threshold on the grader's own test set."""
+    W, b = _params(kernel)
+    minimum, described = mnist_data.threshold("logreg")
+    acc = _test_accuracy_of(W, b)
+    if not acc >= minimum:
+        raise CheckFailed(say(f"測試準確率 {acc:.4f},低於門檻 {minimum}。",
+                              f"Test accuracy {acc:.4f} is below the threshold {minimum} ({described})."))

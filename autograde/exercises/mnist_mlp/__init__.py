@@ -1,0 +1,26 @@
+"""Exercise 2: MNIST with a GradientTape training loop (notebook 02_mnist_gradient_tape)."""
+
+from autograde.check import Check
+from autograde.exercises import mnist_data
+from autograde.exercises.mnist_mlp import checks
+
+NOTEBOOK = "02_mnist_gradient_tape"
+
+CHECKS = (
+    Check("mnist_loss_value", NOTEBOOK, 2,
+          "The loss is the mean categorical cross-entropy of one-hot labels.", checks.loss_value),
+    Check("train_step_lowers_loss", NOTEBOOK, 2,
+          "Training steps on one fixed batch lower its loss, compiled with tf.function.",
+          checks.step_lowers_loss),
+    Check("train_step_training_mode", NOTEBOOK, 1,
+          "The step calls the model with training=True, so that Dropout acts.", checks.training_mode),
+    Check("early_stopping_restores_best", NOTEBOOK, 2,
+          "Early stopping on scripted validation losses stops in time and restores the best weights.",
+          checks.early_stopping),
+    Check("mlp_test_accuracy", NOTEBOOK, 3,
+          "The trained network reaches the accuracy threshold on the grader's own test set.",
+          checks.mlp_accuracy, visible=False),
+)
+
+#: The kernel reads MNIST where the grader does.
+DATA_PATHS = mnist_data.data_paths

@@ -1,0 +1,190 @@
+"""The one judge of both front ends: the kernel computes, the grader decides.
+
+A check's ``judge(kernel, seed)`` runs in the grader's process, outside the student's kernel.
+It chooses inputs (from ``seed``, which the kernel never sees), asks the kernel to run a probe
+on them (``kernel.call``), and compares the values that come back with its own reference,
+raising ``CheckFailed`` with the message the student reads. Values cross the boundary as data
+only: ``.npz`` written by the grader, ``.npz`` or a JSON message written by the kernel, read
+without following links, only from regular files, within a size limit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import stat
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from autograde import limits
+from gdkit.checks._common import CheckFailed
+
+#: How the kernel runs a probe: ``gdkit.probe.serve`` in the student's namespace.
+PROBE_CODE = "__import__('gdkit.probe', fromlist=['serve']).serve(globals(), {target!r}, {needs!r}, {folder!r})"
+
+
+@dataclass
+class Verdict:
+    """The grader's decision on one check: passed or not, and the message for the student."""
+
+    grade_id: str
+    passed: bool
+    message: str
+    seconds: float = 0.0
+
+
+def read_result(folder: Path, max_bytes: int = limits.RESULT_MAX_BYTES) -> dict[str, np.ndarray]:
+    """The values a probe left in ``folder``: ``out.npz`` arrays, or ``CheckFailed`` with the
+    message of ``out.json``. Links, special files and files over ``max_bytes`` are refused."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise CheckFailed(f"the values for the grader are missing ({exc.strerror})") from None
+    try:
+        for name in ("out.json", "out.npz"):
+            data = _read_regular(dir_fd, name, max_bytes)
+            if data is None:
+                continue
+            if name == "out.json":
+                try:
+                    message = str(json.loads(data.decode("utf-8"))["error"])
+                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                    message = "the kernel handed back an unreadable message instead of values"
+                raise CheckFailed(_clean(message))
+            try:
+                with np.load(io.BytesIO(data), allow_pickle=False) as f:
+                    return {k: f[k] for k in f.files}
+            except (ValueError, OSError, EOFError) as exc:
+                raise CheckFailed(f"the values for the grader are not a readable .npz file ({exc})") from None
+        raise CheckFailed("the probe handed back no values (did a cell of the notebook interfere?)")
+    finally:
+        os.close(dir_fd)
+
+
+def _read_regular(dir_fd: int, name: str, max_bytes: int) -> bytes | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a link (ELOOP) or unreadable file
+        raise CheckFailed(f"refused to read {name}: {exc.strerror} (not a plain file)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CheckFailed(f"refused to read {name}: not a regular file")
+        if st.st_size > max_bytes:
+            raise CheckFailed(f"refused to read {name}: {st.st_size:,} bytes, over the limit of {max_bytes:,}")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_bytes:
+            raise CheckFailed(f"refused to read {name}: over the limit of {max_bytes:,} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
+def _clean(text: str, limit: int = 2000) -> str:
+    """A kernel's message, printable and bounded."""
+    text = "".join(ch for ch in text if ch.isprintable() or ch == "\n")
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+class Kernel:
+    """The student's kernel as a judge sees it: somewhere to run probes on the grader's inputs.
+
+    ``run_code(source) -> outputs`` executes code in the kernel (a cell that is not the
+    student's and is not stored); ``scratch`` is a folder both sides can reach.
+    """
+
+    def __init__(self, run_code: Callable[[str], list], scratch: Path, cell_timeout: int):
+        self._run_code = run_code
+        self.scratch = Path(scratch)
+        self.cell_timeout = cell_timeout
+
+    def call(self, target: str, needs: tuple[str, ...] | list[str], **inputs) -> dict[str, np.ndarray]:
+        """Run probe ``target`` ("module:function") on the student's ``needs`` and ``inputs`` (arrays)."""
+        folder = self.scratch / f"probe-{secrets.token_hex(8)}"
+        folder.mkdir(mode=0o700)
+        try:
+            _write_inputs(folder, inputs)
+            outputs = self._run_code(PROBE_CODE.format(target=target, needs=tuple(needs), folder=str(folder)))
+            for out in outputs:
+                if out.get("output_type") == "error":
+                    if out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
+                        raise CheckFailed(f"time limit: this check ran longer than the per-cell limit of "
+                                          f"{self.cell_timeout} s (an endless loop?)")
+                    raise CheckFailed(_clean(f"the grader's probe could not run in your kernel: "
+                                             f"{out.get('ename')}: {out.get('evalue')}"))
+            return read_result(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def values(self, *names: str) -> dict[str, np.ndarray]:
+        """The notebook's variables ``names`` as arrays, by name."""
+        got = self.call("gdkit.probe:values", names)
+        return {n: got[f"v{i}"] for i, n in enumerate(names)}
+
+
+def in_process_kernel(ns: dict, scratch: Path, cell_timeout: int = limits.CELL_TIMEOUT) -> Kernel:
+    """A ``Kernel`` that runs probes in this process on namespace ``ns``: for calibration and for
+    testing judges on known answers without a notebook (never for grading a submission)."""
+
+    def run_code(code: str) -> list:
+        exec(code, ns)
+        return []
+
+    return Kernel(run_code, scratch, cell_timeout)
+
+
+def _write_inputs(folder: Path, inputs: dict) -> None:
+    fd = os.open(folder / "in.npz", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in inputs.items()})
+
+
+def judge(check, kernel: Kernel, seed: int) -> Verdict:
+    """Run ``check.judge`` outside the kernel; a wrong value is a failed check with its message.
+
+    An error in the grader's own code is reported to the instructor on stderr and to the
+    student as an internal error, never as a traceback through grader code.
+    """
+    start = time.perf_counter()
+    try:
+        check.judge(kernel, seed)
+        passed, message = True, ""
+    except CheckFailed as exc:
+        passed, message = False, str(exc)
+    except (DeadKernelError, CellTimeoutError):
+        raise  # the front end says why the rest of the notebook was not judged
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not look like the student's mistake
+        traceback.print_exc(file=sys.stderr)
+        passed, message = False, (f"internal grader error ({type(exc).__name__}) while judging this check: "
+                                  "please tell your instructor")
+    return Verdict(check.grade_id, passed, message, round(time.perf_counter() - start, 3))
+
+
+def verdict_outputs(verdict: Verdict, description: str) -> list:
+    """A test cell's outputs for nbgrader: a line when passed (full points), an error when not (zero)."""
+    import nbformat
+
+    if verdict.passed:
+        return [nbformat.v4.new_output("stream", name="stdout",
+                                       text=f"✔ 通過 passed (judged by the grader): {description}\n")]
+    return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=verdict.message,
+                                   traceback=[f"✘ 未通過 failed: {description}", verdict.message])]

@@ -1,0 +1,35 @@
+"""Every limit and default of a grading run, in one place (both front ends read them from here).
+
+Environment variables of the engine share one prefix, ``GD_GRADING_``; they never reach a
+student's kernel. The student-side settings (``GD_SEED``, ``GD_MNIST_PATH``, training budgets
+such as ``GD_MLP_EPOCHS``) share the prefix ``GD_`` and do.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Seconds a cell (a student's cell, or one probe of a check) may run before it is interrupted.
+CELL_TIMEOUT = 300
+#: Seconds a whole notebook may run; then its kernel is killed and unfinished checks score 0.
+NOTEBOOK_TIMEOUT = 900
+#: Address-space limit of a grading kernel, MiB (TensorFlow needs about 2 GiB to start).
+MEMORY_MB = 4096
+#: Largest file of values a probe may hand back (the MLP's weights are about 0.4 MB).
+RESULT_MAX_BYTES = 64 * 2**20
+
+#: Prefix of the engine's environment variables (never passed to a kernel).
+ENV_PREFIX = "GD_GRADING_"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """The engine's setting ``GD_GRADING_<name>``."""
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def grading_seed() -> int:
+    """The seed of every hidden check's inputs: 0 unless ``GD_GRADING_SEED`` says otherwise.
+
+    Read in the grader's process only; the kernel never sees it.
+    """
+    return int(env("SEED", "0"))

@@ -1,0 +1,44 @@
+"""nbgrader's cell metadata, read in one place: which cells are tests, answers or given code."""
+
+from __future__ import annotations
+
+import re
+
+_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def check_id(cell) -> str | None:
+    """The grade_id of a test cell (a graded code cell that is not an answer), else None."""
+    meta = nbgrader_meta(cell)
+    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        return meta.get("grade_id")
+    return None
+
+
+def is_test_cell(cell) -> bool:
+    return check_id(cell) is not None
+
+
+def is_given_cell(cell) -> bool:
+    """A read-only cell that is not a test (given code or text): restored from the source when grading."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("locked")) and not meta.get("grade") and not meta.get("solution")
+
+
+def answer_sources(nb) -> dict[str, str]:
+    """A source notebook's answer cells without the solution markers, by grade_id."""
+    return {nbgrader_meta(c)["grade_id"]: _MARKERS.sub("", c.source)
+            for c in nb.cells if nbgrader_meta(c).get("solution")}
+
+
+def answer_namespace(nb, setup: str = "") -> dict:
+    """The namespace a source notebook's answers define, after ``setup`` (e.g. imports)."""
+    ns: dict = {}
+    exec(setup, ns)
+    for source in answer_sources(nb).values():
+        exec(source, ns)
+    return ns

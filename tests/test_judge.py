@@ -1,0 +1,151 @@
+"""The judge, without notebooks: values cross the boundary safely, and every unit check gives each
+example submission the points it deserves when its answers run in this process.
+
+Checks that need a trained model or notebook state (the end-to-end ones) are graded on real
+notebooks in tests/test_grading.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograde.judge import Kernel, in_process_kernel, judge, read_result, verdict_outputs
+from autograde.notebook import answer_sources
+from autograde.registry import BY_ID, CHECKS
+from gdkit.checks._common import CheckFailed
+from tests.examples import EXAMPLES, ROOT
+
+SETUP = "import math\nimport numpy as np\nimport tensorflow as tf\n"
+#: Checks judged from the functions alone (no trained model, no notebook variables).
+UNIT = [c for c in CHECKS if c.grade_id not in {"mlp_test_accuracy", "loss_decreases", "test_accuracy_reported",
+                                                "logreg_test_accuracy"}]
+
+
+# ----------------------------------------------------------------------------- reading values back
+def test_values_come_back_as_arrays(tmp_path):
+    np.savez(tmp_path / "out.npz", loss=np.float32(2.5), grad=np.arange(3.0))
+    got = read_result(tmp_path)
+    assert float(got["loss"]) == 2.5 and got["grad"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_kernel_message_fails_the_check_with_that_message_bounded_and_printable(tmp_path):
+    (tmp_path / "out.json").write_text(json.dumps({"error": "`f` is not written yet\x1b[31m" + "x" * 5000}))
+    with pytest.raises(CheckFailed) as info:
+        read_result(tmp_path)
+    assert str(info.value).startswith("`f` is not written yet[31m") and len(str(info.value)) < 2100
+
+
+def test_a_link_left_by_the_kernel_is_never_followed(tmp_path):
+    secret = tmp_path / "gradebook.npz"
+    np.savez(secret, loss=1.0)
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    (folder / "out.npz").symlink_to(secret)
+    with pytest.raises(CheckFailed, match="not a plain file"):
+        read_result(folder)
+    link = tmp_path / "linked-folder"
+    link.symlink_to(folder)
+    with pytest.raises(CheckFailed, match="missing"):
+        read_result(link)
+
+
+def test_a_fifo_at_the_result_path_fails_at_once_instead_of_blocking(tmp_path):
+    os.mkfifo(tmp_path / "out.npz")
+    outcome = {}
+
+    def read():
+        try:
+            read_result(tmp_path)
+        except CheckFailed as exc:
+            outcome["message"] = str(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), "reading a FIFO blocked the grader"
+    assert "not a regular file" in outcome["message"]
+
+
+def test_an_oversized_or_pickled_result_is_refused(tmp_path):
+    np.savez(tmp_path / "out.npz", big=np.zeros(1000))
+    with pytest.raises(CheckFailed, match="over the limit"):
+        read_result(tmp_path, max_bytes=100)
+    np.savez(tmp_path / "out.npz", obj=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(CheckFailed, match="not a readable"):
+        read_result(tmp_path)
+
+
+def test_a_probe_that_runs_out_of_time_says_so(tmp_path):
+    timeout = [{"output_type": "error", "ename": "CellTimeoutError", "evalue": ""}]
+    kernel = Kernel(lambda code: timeout, tmp_path, cell_timeout=15)
+    with pytest.raises(CheckFailed, match="per-cell limit of 15 s"):
+        kernel.call("gdkit.probe:values", ("x",))
+    assert list(tmp_path.iterdir()) == [], "the probe's folder is removed"
+
+
+def test_a_bug_in_a_judge_is_an_internal_error_without_a_traceback(tmp_path, capsys):
+    class Broken:
+        grade_id, description = "broken_check", "a judge with a bug"
+
+        @staticmethod
+        def judge(kernel, seed):
+            return {}["missing"]
+
+    verdict = judge(Broken, Kernel(lambda code: [], tmp_path, 1), seed=0)
+    assert not verdict.passed and verdict.message.startswith("internal grader error (KeyError)")
+    assert "Traceback" not in verdict.message and "judge.py" not in verdict.message
+    assert "Traceback" in capsys.readouterr().err  # for the instructor
+
+
+def test_verdicts_become_outputs_nbgrader_scores_by_them():
+    from nbgrader.utils import determine_grade
+
+    from autograde.judge import Verdict
+
+    def score(passed):
+        cell = nbformat.v4.new_code_cell("")
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 2, "grade_id": "x"}
+        cell.outputs = verdict_outputs(Verdict("x", passed, "why"), "what")
+        return determine_grade(cell)[0]
+
+    assert (score(True), score(False)) == (2, 0)
+
+
+# ------------------------------------------------------------------------- judges on known answers
+def _namespace(example) -> dict:
+    """The example's answers (the release's stubs for the untouched one), run in this process."""
+    kind = "source" if example.solved else "release"
+    nb = nbformat.read(ROOT / kind / "gd_applications" / f"{example.notebook}.ipynb", as_version=4)
+    answers = answer_sources(nb)
+    answers.update({k: v for k, v in example.answers.items() if k in answers})
+    ns: dict = {}
+    exec(SETUP, ns)
+    for source in answers.values():
+        try:
+            exec(source, ns)
+        except (NameError, NotImplementedError):  # a cell computing with the notebook's data
+            continue
+    return ns
+
+
+CASES = [(ex, c) for ex in EXAMPLES for c in UNIT if c.notebook == ex.notebook]
+
+
+@pytest.mark.parametrize("example, check", CASES, ids=[f"{e.notebook}-{e.name}-{c.grade_id}" for e, c in CASES])
+def test_each_unit_check_gives_each_example_the_points_it_deserves(example, check, tmp_path):
+    verdict = judge(check, in_process_kernel(_namespace(example), tmp_path), seed=0)
+    assert (check.points if verdict.passed else 0) == example.points[check.grade_id], verdict.message
+
+
+def test_hidden_inputs_depend_on_the_grading_seed():
+    from autograde.exercises.linear_system import checks
+
+    first, second = checks.plan(0), checks.plan(1)
+    assert [s.label for s, _ in first] != [s.label for s, _ in second]
+    assert BY_ID["linear_systems_converge"].judge is checks.systems_converge
