@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from autograde.notebook import check_id
 from autograde.registry import ASSIGNMENT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,8 +129,8 @@ def cell_reports(course: Path, student: str, notebook: str) -> dict[str, str]:
         return {}
     out = {}
     for cell in nbformat.read(path, as_version=4).cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not meta.get("grade") or meta.get("solution"):
+        grade_id = check_id(cell)
+        if grade_id is None:
             continue
         parts = []
         for o in cell.get("outputs", []):
@@ -137,5 +138,5 @@ def cell_reports(course: Path, student: str, notebook: str) -> dict[str, str]:
                 parts.append(f"{o.get('ename')}: {o.get('evalue')}")
             elif o.get("output_type") == "stream":
                 parts.append(o.get("text", ""))
-        out[meta["grade_id"]] = "\n".join(parts)
+        out[grade_id] = "\n".join(parts)
     return out

@@ -4,7 +4,7 @@
 
 The limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside the
 student's code instead of exhausting the machine. TensorFlow needs about 2 GiB of address
-space to start; the MNIST exercises run under 3 GiB.
+space to start (limits: autograde/limits.py).
 """
 
 from __future__ import annotations

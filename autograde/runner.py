@@ -69,23 +69,24 @@ def rebuild(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode) -> 
     cells in their place (deleted ones put back after their neighbour in the source)."""
     fixed = {nbgrader_meta(c)["grade_id"]: c for c in source.cells
              if is_given_cell(c) or check_id(c) in BY_ID}
-    cells, seen = [], set()
+    cells, ids = [], []  # the cells to run, and the grade_id each stands for (None: a student's own)
     for cell in submitted.cells:
         gid = nbgrader_meta(cell).get("grade_id")
         if gid in fixed:
-            if gid not in seen:
+            if gid not in ids:
                 cells.append(_copy(fixed[gid]))
+                ids.append(gid)
         elif cell.cell_type == "code" and check_id(cell) is None:
             cells.append(nbformat.v4.new_code_cell(cell.source))
-        seen.add(gid)
+            ids.append(gid if gid not in ids else None)
     order = [nbgrader_meta(c).get("grade_id") for c in source.cells]
-    for gid in fixed:  # restore what the student deleted, after its nearest neighbour present
-        if gid in seen:
+    for gid in order:  # restore what the student deleted, after its nearest neighbour present
+        if gid not in fixed or gid in ids:
             continue
-        before = [g for g in order[:order.index(gid)] if g in seen]
-        at = next((i + 1 for i, c in enumerate(cells) if before and nbgrader_meta(c).get("grade_id") == before[-1]), 0)
+        before = [g for g in order[:order.index(gid)] if g in ids]
+        at = ids.index(before[-1]) + 1 if before else 0
         cells.insert(at, _copy(fixed[gid]))
-        seen.add(gid)
+        ids.insert(at, gid)
     nb = nbformat.v4.new_notebook(cells=[c for c in cells if c.cell_type == "code"])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

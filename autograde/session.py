@@ -99,6 +99,17 @@ class GradingSession(NotebookClient):
         self.nb.cells[index] = cell  # nbclient stores each cell it executed at ``index``
         return cell, resources
 
+    def on_cell_executed(self, **kwargs):
+        """Keep an error the reply reports but no output shows (a time limit: the kernel was
+        interrupted, or stopped answering), so that the cell and its check say so."""
+        cell, reply = kwargs["cell"], kwargs["execute_reply"]
+        content = (reply or {}).get("content", {})
+        if content.get("status") == "error" and not any(
+                o.get("output_type") == "error" and o.get("ename") == content.get("ename") for o in cell.outputs):
+            cell.outputs.append(nbformat.v4.new_output("error", ename=content.get("ename", "Error"),
+                                                       evalue=content.get("evalue", ""),
+                                                       traceback=content.get("traceback") or []))
+
     def _run_probe(self, code: str, index: int) -> list:
         probe = nbformat.v4.new_code_cell(code)
         self.execute_cell(probe, index, store_history=False)

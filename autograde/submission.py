@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograde.registry import ASSIGNMENT, NOTEBOOKS
+from autograde.registry import ASSIGNMENT, NOTEBOOKS, SOURCES
 
 
 @dataclass
@@ -24,11 +24,9 @@ class Collected:
 @functools.lru_cache(maxsize=1)
 def source_ids() -> dict[str, frozenset[str]]:
     """Every nbgrader grade_id of each source notebook (answers, given code and tests)."""
-    from autograde.runner import SOURCE
-
     out = {}
     for stem in NOTEBOOKS:
-        nb = nbformat.read(SOURCE / f"{stem}.ipynb", as_version=4)
+        nb = nbformat.read(SOURCES[stem], as_version=4)
         out[stem] = frozenset(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                               if "grade_id" in c.get("metadata", {}).get("nbgrader", {}))
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.notebook import check_id, is_given_cell
 from tests.examples import LR_FULL, LS_FULL, ROOT, build, example
 
 OUT = ROOT / "tests" / "submissions" / "corpus"
@@ -72,8 +73,7 @@ def _test_cells(action: str) -> Callable:
     def edit(nb):
         keep = []
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution"):
+            if check_id(cell):
                 if action == "delete":
                     continue
                 cell.source = "# the student made this test always pass\npass"
@@ -86,8 +86,7 @@ def _read_only_cells(prefix: str) -> Callable:
     """Prefix every read-only code cell that is not a test cell (given code) with ``prefix``."""
     def edit(nb):
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
+            if cell.cell_type == "code" and is_given_cell(cell):
                 cell.source = prefix + cell.source
     return edit
 

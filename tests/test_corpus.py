@@ -26,7 +26,7 @@ IDS = [c.name for c in CASES]
 
 
 @pytest.fixture(scope="module")
-def corpus_folder(tmp_path_factory):
+def corpus_folder(tmp_path_factory, reference_runs):
     folder = tmp_path_factory.mktemp("corpus")
     for case in CASES:
         (folder / f"{case.name}.ipynb").write_bytes(path_of(case).read_bytes())

@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from gdkit.checks._common import CheckFailed, say
+from gdkit.checks._common import CheckFailed, call_student, say
 
 
 def _not_defined(names: list[str]) -> str:
@@ -25,17 +25,29 @@ def _not_defined(names: list[str]) -> str:
                f"{listed} is not defined: was it renamed, or was the cell that defines it not run?")
 
 
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 def describe_error(exc: BaseException) -> str:
     """A student's exception in one line, with the line of notebook code that raised it."""
     if isinstance(exc, AssertionError) and str(exc):
         return str(exc)
-    if isinstance(exc, MemoryError):
-        return ("memory limit: the code needed more memory than the grader allows (MemoryError) / "
+    if any(isinstance(e, MemoryError) for e in _chain(exc)) or "MemoryError" in str(exc)[-300:]:
+        limit = os.environ.get("GD_MEMORY_MB", "?")
+        return (f"memory limit: the code needed more memory than the {limit} MiB the grader allows (MemoryError) / "
                 "記憶體不足:程式需要的記憶體超過評分程式允許的上限")
     frames = traceback.extract_tb(exc.__traceback__)
     where = next((f"line {f.lineno} in {f.name}" for f in reversed(frames)
                   if "ipykernel" in f.filename or f.filename.startswith("<")), "")
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if lines and lines[0] == "in user code:":  # TensorFlow's graph tracing wraps the student's error
+        lines = lines[-1:]
+    first = (lines or [""])[0][:300]
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return f"{text} (raised at {where})" if where else text
 
@@ -71,3 +83,9 @@ def values(*objects) -> dict:
 def weights(model) -> dict:
     """Probe of a trained Keras model: ``model.get_weights()`` as ``w0``, ``w1``, … in order."""
     return {f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
+
+
+def call(fn, **inputs) -> dict:
+    """Probe of one function of arrays: ``fn(a0, a1, …)`` on the inputs named ``a0``, ``a1``, …, as ``out``."""
+    args = [inputs[f"a{i}"] for i in range(len(inputs))]
+    return {"out": np.asarray(call_student(fn, *args, name=getattr(fn, "__name__", "the function")))}

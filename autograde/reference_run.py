@@ -1,0 +1,84 @@
+"""The grader's own run of a source notebook: what the instructor's answers produce, cached on disk.
+
+``source_values(notebook, target, needs, key)`` executes the source (solution) notebook's code
+cells top to bottom in a grading kernel, in a fresh folder beside the trusted support files,
+with the environment grading kernels get (the same data, budgets and notebook seed), then runs
+probe ``target`` on the notebook's ``needs`` and returns its arrays. Judges use it for
+thresholds relative to a reference run (for example an accuracy on the grader's data). Results
+are cached under ``GD_GRADING_CACHE`` (default ``~/.cache/gd-applications``), keyed by ``key``
+(what the caller's data is), the source notebook, the probe and the kernel's settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from autograde import limits
+from autograde.judge import Kernel
+from autograde.kernel_manager import KERNEL_ENV, kernel_env
+from autograde.notebook import check_id
+from autograde.registry import SOURCES
+
+
+def cache_dir() -> Path:
+    return Path(limits.env("CACHE") or Path.home() / ".cache" / "gd-applications")
+
+
+def _cache_key(notebook: str, target: str, needs: tuple[str, ...], key: str) -> str:
+    settings = {k: v for k, v in sorted(kernel_env(dict(os.environ)).items())
+                if k.startswith("GD_") or k in KERNEL_ENV}
+    text = json.dumps([notebook, target, list(needs), key, settings,
+                       hashlib.sha256(SOURCES[notebook].read_bytes()).hexdigest()])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str,
+                  timeout: int = limits.NOTEBOOK_TIMEOUT) -> dict[str, np.ndarray]:
+    """Probe ``target`` on ``needs`` after running the source notebook (cached; see the module)."""
+    path = cache_dir() / f"{notebook}-{_cache_key(notebook, target, needs, key)}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    values = _run(notebook, target, needs, timeout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, **values)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)  # atomic: graders running at once never read half a file
+    return values
+
+
+def _run(notebook: str, target: str, needs: tuple[str, ...], timeout: int) -> dict[str, np.ndarray]:
+    from nbclient import NotebookClient
+
+    from autograde.kernel_manager import GradingKernelManager
+    from autograde.runner import _copy_support_files
+
+    source = nbformat.read(SOURCES[notebook], as_version=4)
+    cells = [nbformat.v4.new_code_cell(c.source) for c in source.cells
+             if c.cell_type == "code" and check_id(c) is None]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    with tempfile.TemporaryDirectory(prefix="gdref-") as work:
+        _copy_support_files(Path(work))
+        client = NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=timeout,
+                                resources={"metadata": {"path": work}})
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            probe = nbformat.v4.new_code_cell("")
+
+            def run_code(code: str) -> list:
+                probe.source = code
+                client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
+                return probe.outputs
+
+            return Kernel(run_code, client.km.scratch, timeout).call(target, needs)
