@@ -15,6 +15,9 @@ class Check:
     (``autograde.judge.Kernel``) on inputs it draws from ``seed`` and raises
     ``gdkit.checks._common.CheckFailed`` with the student's message when the values are wrong.
     ``visible``: the notebook's test cell also lets the student run a visible part of it.
+    ``judged_after``: the grade_id of a given (read-only) cell right after which the judge runs,
+    instead of at the test cell: it then reads what that given code produced (e.g. the weights
+    the given training loop trained), before any later cell of the student can replace them.
     """
 
     grade_id: str
@@ -23,6 +26,7 @@ class Check:
     description: str
     judge: Callable
     visible: bool = True
+    judged_after: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import limits, sandbox
+from autograde import limits
+from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.submission import collect
 
@@ -75,9 +76,17 @@ def discover(root: Path) -> list[Student]:
         if entry.is_dir():
             inner = entry / ASSIGNMENT if (entry / ASSIGNMENT).is_dir() else entry
             student = students.setdefault(entry.name, Student(entry.name))
-            student.files += sorted(p for p in inner.glob("*.ipynb") if p.is_file())
+            for p in sorted(inner.glob("*.ipynb")):
+                if p.is_symlink() or not p.is_file():
+                    student.problems.append(f"{entry.name}/{p.name}: a link or special file, not a notebook; "
+                                            "ignored. Fix: submit the notebook itself")
+                else:
+                    student.files.append(p)
             if not student.files:
                 student.problems.append(f"{entry.name}: no notebooks in {inner}")
+        elif entry.suffix == ".ipynb" and (entry.is_symlink() or not entry.is_file()):
+            students.setdefault(entry.stem, Student(entry.stem)).problems.append(
+                f"{entry.name}: a link or special file, not a notebook; ignored. Fix: submit the notebook itself")
         elif entry.suffix == ".ipynb":
             students.setdefault(entry.stem, Student(entry.stem)).files.append(entry)
     return sorted(students.values(), key=lambda s: s.name)
@@ -178,12 +187,19 @@ def gradescope(summary: dict) -> dict:
 CSV_HEAD = ["student", *NOTEBOOKS, "total", "max_points", "status", "problems"]
 
 
+def cell(value):
+    """A CSV cell that a spreadsheet shows as text: no formula from a student-chosen name."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def csv_row(summary: dict) -> list:
     per_nb = {nb["notebook"]: nb["points"] for nb in summary.get("notebooks", [])}
     status = summary.get("status") or ("graded with problems" if summary.get("problems") else "graded")
-    return [summary["student"], *[per_nb.get(stem, 0) for stem in NOTEBOOKS], summary.get("points", 0),
+    return [cell(v) for v in [summary["student"], *[per_nb.get(stem, 0) for stem in NOTEBOOKS], summary.get("points", 0),
             summary.get("max_points", sum(c.points for c in CHECKS)), status,
-            " | ".join(summary.get("problems", []) + ([summary["error"]] if summary.get("error") else []))]
+            " | ".join(summary.get("problems", []) + ([summary["error"]] if summary.get("error") else []))]]
 
 
 def write_csv(out: Path) -> Path:
@@ -208,12 +224,18 @@ def _write_csv(out: Path) -> Path:
 
 
 def grade(args) -> int:
+    if args.allow_unsandboxed:
+        os.environ[limits.ENV_PREFIX + "ALLOW_UNSANDBOXED"] = "1"
+    try:
+        isolation = require_sandbox()
+    except SandboxUnavailable as exc:
+        raise SystemExit(str(exc)) from None
     students = shard(discover(args.submissions), args.shard)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(students)} students with {args.jobs} job(s)"
           + (f", shard {args.shard}" if args.shard else ""), flush=True)
-    print(f"  {sandbox.describe()}", flush=True)
+    print(f"  {isolation}", flush=True)
     t0 = time.perf_counter()
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -260,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
     g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)
     g.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT)
+    g.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade even where bubblewrap cannot sandbox the kernels (not recommended)")
     g.set_defaults(func=grade)
     m = sub.add_parser("merge", help="join the outputs of several shards")
     m.add_argument("parts", type=Path, nargs="+")

@@ -7,6 +7,7 @@ failed run: the exit status is non-zero only when grading itself broke.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,29 @@ def pytest_addoption(parser):
                     help="seconds per cell or probe (default %(default)s)")
     group.addoption("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT,
                     help="seconds per notebook (default %(default)s)")
+    group.addoption("--allow-unsandboxed", action="store_true",
+                    help="grade even where bubblewrap cannot sandbox the kernel (not recommended)")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     config.gd_grading_broke = False
-    if config.getoption("--submission") and not config.option.xmlpath:
+    if not config.getoption("--submission"):
+        return
+    from autograde.kernel_manager import SandboxUnavailable, require_sandbox
+
+    if config.getoption("--allow-unsandboxed"):
+        os.environ[limits.ENV_PREFIX + "ALLOW_UNSANDBOXED"] = "1"
+    try:
+        config.gd_isolation = require_sandbox()
+    except SandboxUnavailable as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not config.option.xmlpath:
         config.option.xmlpath = str(Path(config.getoption("--results-dir")) / "junit.xml")
+
+
+def pytest_report_header(config):
+    return getattr(config, "gd_isolation", None)
 
 
 def pytest_collection_modifyitems(config, items):

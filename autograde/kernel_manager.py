@@ -1,13 +1,18 @@
 """The kernel of every grading run, for both front ends (pytest graders and nbgrader).
 
 ``GradingKernelManager`` is a jupyter_client ``AsyncKernelManager`` whose kernel is
-``limited_kernel.py`` (an IPython kernel under an address-space limit), wrapped in a
-bubblewrap sandbox (``autograde.sandbox``) when the machine allows it. The sandbox is built
-when the kernel starts, from its working folder (``cwd``): that folder is writable; the
-repository (graders, solutions, tests), the course's submissions and gradebook are hidden;
-there is no network. The kernel's environment is an allow-list: no engine setting (such as
-the grading seed) reaches it. A sandboxed kernel talks over unix sockets in a private
-scratch folder (``scratch``), where the grader's probes also exchange values.
+``limited_kernel.py`` (an IPython kernel under memory and file-size limits), wrapped in a
+bubblewrap sandbox (``autograde.sandbox``). The kernel never works in the folder it is given
+(``cwd``, e.g. nbgrader's ``autograded/<student>/<assignment>/``): it works in a private copy
+inside its scratch folder (regular files and folders only, no links), so nothing it leaves
+behind is ever in a folder the host later reads or writes. The repository (graders,
+solutions, tests), the course's submissions and gradebook are hidden; there is no network.
+The kernel's environment is an allow-list: no engine setting (such as the grading seed)
+reaches it. It talks over unix sockets in the scratch folder, where the grader's probes also
+exchange values.
+
+Without a working sandbox the kernel does not start, unless unsandboxed grading is allowed
+explicitly (``GD_GRADING_ALLOW_UNSANDBOXED=1`` or ``c.GradingKernelManager.allow_unsandboxed``).
 """
 
 from __future__ import annotations
@@ -16,17 +21,18 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from autograde import limits
 from autograde.registry import data_paths
-from autograde.sandbox import Sandbox, probe, wrap
+from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -34,8 +40,8 @@ LAUNCHER = PACKAGE / "limited_kernel.py"
 
 #: What a sandboxed kernel must not see in the course folder (``GD_GRADING_COURSE``) besides
 #: the repository, which is hidden whole: solutions, other students' work, the gradebook.
-HIDDEN_IN_COURSE = ("source", "release", "submitted", "autograded", "feedback", "gradebook.db",
-                    "grading-results", "grades.csv", ".git")
+HIDDEN_IN_COURSE = ("source", "release", "submitted", "autograded", "feedback", "inbound", "outbound",
+                    "downloaded", "gradebook.db", "grading-results", "results", "grades.csv", ".git")
 
 #: Environment a grading kernel may inherit: the system's basics and the student-side ``GD_``
 #: settings (data, seeds, budgets), never the engine's ``GD_GRADING_`` ones.
@@ -68,35 +74,97 @@ def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> tuple[Path, ...]:
     return tuple(paths) + tuple(Path(p) for p in (*extra, *env))
 
 
+def python_paths() -> list[Path]:
+    """The running Python and its environment (venv, base installation): the kernel runs them."""
+    return sorted({Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent})
+
+
 def keras_home() -> Path:
     """Keras' folder of the grading user (its dataset cache): the kernel, whose HOME is a scratch
     folder, is pointed at the same one."""
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
+class SandboxUnavailable(RuntimeError):
+    """Grading refused: no sandbox here, and unsandboxed grading was not allowed."""
+
+
+def unsandboxed_allowed() -> bool:
+    return limits.env("ALLOW_UNSANDBOXED") == "1"
+
+
+def require_sandbox(allowed: bool = False) -> str:
+    """The isolation line of this run; raises ``SandboxUnavailable`` naming the fix when there is no
+    sandbox and unsandboxed grading is not ``allowed`` (nor allowed by ``GD_GRADING_ALLOW_UNSANDBOXED``)."""
+    ok, reason = probe()
+    if ok:
+        return describe()
+    if allowed or unsandboxed_allowed():
+        return describe()
+    raise SandboxUnavailable(
+        f"refusing to grade without a sandbox: {reason}. Fix: install bubblewrap (Debian: apt-get install "
+        "bubblewrap), or allow unsandboxed grading explicitly with GD_GRADING_ALLOW_UNSANDBOXED=1 "
+        "(nbgrader: c.GradingKernelManager.allow_unsandboxed = True); submissions could then read "
+        "the graders and write anywhere the grading user can.")
+
+
+def copy_private(origin: Path, dest: Path, max_bytes: int = limits.WORK_MAX_BYTES) -> None:
+    """Copy the regular files and folders under ``origin`` to ``dest``, never following a link and
+    skipping links and special files, up to ``max_bytes`` in all."""
+    dest.mkdir(parents=True, exist_ok=True)
+    budget = [max_bytes]
+
+    def walk(src: Path, dst: Path) -> None:
+        with os.scandir(src) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    (dst / entry.name).mkdir(exist_ok=True)
+                    walk(Path(entry.path), dst / entry.name)
+                elif entry.is_file(follow_symlinks=False):
+                    size = entry.stat(follow_symlinks=False).st_size
+                    if size > budget[0]:
+                        continue
+                    budget[0] -= size
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    with os.fdopen(fd, "rb") as f_in, open(dst / entry.name, "wb") as f_out:
+                        shutil.copyfileobj(f_in, f_out)
+
+    if origin.is_dir() and not origin.is_symlink():
+        walk(origin, dest)
+
+
 class GradingKernelManager(AsyncKernelManager):
-    """Starts ``limited_kernel.py`` under ``memory_mb`` MiB, sandboxed when bwrap works."""
+    """Starts ``limited_kernel.py`` under ``memory_mb`` MiB in a bubblewrap sandbox, in a private copy
+    of its working folder."""
 
     memory_mb = Integer(limits.MEMORY_MB, help="Address-space limit of the kernel, MiB.").tag(config=True)
     hide = List(Unicode(), help="More paths the kernel must not see.").tag(config=True)
+    allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be made (submissions could then "
+                                         "read the graders and write anywhere).").tag(config=True)
 
     scratch: Path | None = None
     sandbox: Sandbox | None = None
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
+        self.isolation = require_sandbox(self.allow_unsandboxed)
         if not probe()[0]:
+            self.log.warning(self.isolation)
             return None
         return Sandbox(work=work, hide=hidden_paths(self.hide),
-                       readonly=(LAUNCHER, Path(sys.prefix), *data_paths()),
+                       readonly=(LAUNCHER, *python_paths(), *data_paths()),
                        writable=(self.scratch,), home=self.scratch / "home")
 
     async def _async_pre_start_kernel(self, **kw):
-        work = Path(kw.get("cwd") or os.getcwd()).resolve()
+        origin = Path(kw.get("cwd") or os.getcwd()).resolve()
         # short path: unix socket names are limited to about 100 characters
         self.scratch = Path(tempfile.mkdtemp(prefix="gdk-"))
         (self.scratch / "home").mkdir()  # the kernel's HOME: caches stay out of the work folder
+        work = self.scratch / "work"
+        copy_private(origin, work)
+        kw["cwd"] = str(work)
         self.sandbox = self._sandbox_for(work)
-        argv = [sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb), "-f", "{connection_file}"]
+        argv = [sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb),
+                "--file-mb", str(limits.FILE_MB), "-f", "{connection_file}"]
         spec = {"argv": wrap(self.sandbox, argv) if self.sandbox else argv,
                 "display_name": "gdgrade (limited)", "language": "python",
                 "interrupt_mode": "message" if self.sandbox else "signal"}
@@ -110,6 +178,11 @@ class GradingKernelManager(AsyncKernelManager):
         env["KERAS_HOME"] = str(keras_home())
         env["HOME"] = str(self.scratch / "home")
         kw["env"] = env
+        # what the kernel writes to its own stdout and stderr (os.write(1, ...), crashes) never
+        # reaches the grader's terminal or memory: a file in the scratch folder, under the file-size limit
+        kw["stdout"] = subprocess.DEVNULL
+        self._stderr = open(self.scratch / "kernel-stderr.log", "wb")  # closed in cleanup_resources
+        kw["stderr"] = self._stderr
         if self.sandbox:
             self.transport = "ipc"
             self.ip = str(self.scratch / "kernel")
@@ -118,6 +191,8 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if getattr(self, "_stderr", None) and not restart:
+            self._stderr.close()
         if self.scratch and not restart:
             shutil.rmtree(self.scratch, ignore_errors=True)
 

@@ -2,8 +2,9 @@
 
     python limited_kernel.py --memory-mb 4096 -f CONNECTION_FILE
 
-The limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside the
-student's code instead of exhausting the machine. TensorFlow needs about 2 GiB of address
+The memory limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside
+the student's code instead of exhausting the machine; the file-size limit (RLIMIT_FSIZE, MiB,
+``--file-mb``) makes a write past it fail with ``OSError: File too large``. TensorFlow needs about 2 GiB of address
 space to start (limits: autograde/limits.py).
 """
 
@@ -14,15 +15,19 @@ import resource
 import runpy
 import sys
 
+LIMITS = {"--memory-mb": (resource.RLIMIT_AS, "GD_MEMORY_MB", "memory"),
+          "--file-mb": (resource.RLIMIT_FSIZE, "GD_FILE_MB", "file-size")}
+
 
 def main(argv: list[str]) -> None:
-    if argv[:1] == ["--memory-mb"]:
+    while argv[:1] and argv[0] in LIMITS:
+        which, name, what = LIMITS[argv[0]]
         limit = int(argv[1]) * 2**20
         try:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            os.environ["GD_MEMORY_MB"] = argv[1]
+            resource.setrlimit(which, (limit, limit))
+            os.environ[name] = argv[1]
         except (ValueError, OSError) as exc:  # e.g. macOS: grade without the limit, and say so
-            print(f"gdgrade: memory limit of {argv[1]} MiB not applied: {exc}", file=sys.stderr)
+            print(f"gdgrade: {what} limit of {argv[1]} MiB not applied: {exc}", file=sys.stderr)
         argv = argv[2:]
     # In a PID namespace (the sandbox) the grader's PID means nothing: the kernel would
     # think its parent had exited and shut down. PID 1 means "do not watch the parent"

@@ -15,6 +15,16 @@ CELL_TIMEOUT = 300
 NOTEBOOK_TIMEOUT = 900
 #: Address-space limit of a grading kernel, MiB (TensorFlow needs about 2 GiB to start).
 MEMORY_MB = 4096
+#: Largest file a grading kernel may write, MiB (RLIMIT_FSIZE: a bigger write fails with EFBIG).
+FILE_MB = 256
+#: Size of each in-memory filesystem of the sandbox (its /tmp and the masks over hidden folders).
+TMPFS_BYTES = 256 * 2**20
+#: Most a kernel's private copy of its working folder may hold (files beyond are not copied).
+WORK_MAX_BYTES = 200 * 2**20
+#: Output a cell (or a probe) may show, and a whole notebook, in bytes; beyond, output is dropped
+#: with one line saying so (errors are always kept).
+CELL_OUTPUT_BYTES = 200_000
+NOTEBOOK_OUTPUT_BYTES = 2_000_000
 #: Largest file of values a probe may hand back (the MLP's weights are about 0.4 MB).
 RESULT_MAX_BYTES = 64 * 2**20
 

@@ -20,9 +20,9 @@ from traitlets.config import Config
 
 from autograde import limits
 from autograde.check import Check
+from autograde.kernel_manager import require_sandbox
 from autograde.notebook import check_id, is_given_cell, nbgrader_meta
 from autograde.registry import BY_ID, SOURCE, SOURCES, checks_of
-from autograde.sandbox import describe, probe
 from autograde.session import GradingSession
 
 
@@ -128,7 +128,7 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TI
     work = Path(tempfile.mkdtemp(prefix="gdgrade-")) if own_dir else workdir
     try:
         _copy_support_files(work)
-        grade.isolation = describe() if probe()[0] else f"isolation: NONE — {probe()[1]}"
+        grade.isolation = require_sandbox()
         config = Config()
         config.GradingKernelManager.memory_mb = memory_mb
         # the folder of the submission (the class's other submissions) is hidden too

@@ -1,9 +1,10 @@
 """Run a command (a student's Jupyter kernel) inside a bubblewrap sandbox.
 
-``wrap(Sandbox(work=...), argv)`` returns ``argv`` prefixed by a ``bwrap`` command line: the
-whole filesystem is visible read-only, ``work`` is the writable folder (and the working
-directory and HOME; ``writable`` adds others), ``hide`` paths are masked, and there is no
-network but loopback. The kernel still talks to its client over Jupyter's IPC transport:
+``wrap(Sandbox(work=...), argv)`` returns ``argv`` prefixed by a ``bwrap`` command line: only
+the system folders (``SYSTEM_FOLDERS``) and the ``readonly`` paths are visible, read-only;
+``work`` is the writable folder (and the working directory and HOME; ``writable`` adds
+others); ``hide`` paths are masked; /tmp and the masks are size-limited in-memory folders;
+there is no network but loopback, and no unix socket of the host is reachable. The kernel still talks to its client over Jupyter's IPC transport:
 put its sockets in a writable folder.
 
 When bubblewrap is missing or cannot create namespaces here, ``probe()`` says why and
@@ -13,10 +14,13 @@ When bubblewrap is missing or cannot create namespaces here, ``probe()`` says wh
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograde.limits import TMPFS_BYTES
 
 PROBE_TIMEOUT = 10.0  # seconds
 
@@ -27,7 +31,7 @@ class Sandbox:
 
     ``work``: the writable folder; the command's working directory and HOME.
     ``hide``: folders (replaced by an empty tmpfs) or files (replaced by /dev/null: read as empty,
-    writes discarded) that must not be visible at all; missing ones are skipped.
+    writes discarded) that must not be visible at all, inside the visible ones; missing ones are skipped.
     ``readonly``: extra folders or files made visible read-only, even under a hidden path or /tmp
     (e.g. the repository's ``autograde/`` package, the venv, the Python installation).
     ``writable``: extra folders bound read-write (e.g. a short folder for the kernel's sockets).
@@ -43,7 +47,26 @@ class Sandbox:
 
 
 # Namespaces and process options shared by probe() and wrap().
-_BASE_MOUNTS = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+#: The system folders a sandboxed command sees (read-only), when they exist; the top-level links
+#: of a merged /usr (/bin -> usr/bin, ...) are recreated as links. Nothing else of the host is
+#: visible: not /home, /root, /run (its unix sockets), /var, /srv, /mnt or other users' files.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+#: Host files never shown, even inside a visible system folder.
+SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d")
+
+
+def _system_mounts() -> list[str]:
+    args = []
+    for name in SYSTEM_FOLDERS:
+        path = Path(name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), name]
+        elif path.is_dir():
+            args += ["--ro-bind", name, name]
+    return args
+
+
+_BASE_MOUNTS = [*_system_mounts(), "--dev", "/dev", "--proc", "/proc", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
 # As real root, bwrap keeps every capability unless told otherwise: with CAP_SYS_ADMIN the
 # command could unmount the masks over hidden paths or remount "/" read-write.
 _PROCESS = ["--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
@@ -113,10 +136,10 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
         path = Path(entry).resolve()
         if path.exists():
             mounts.append((_depth(path), 1, ["--ro-bind", str(path), str(path)]))
-    for entry in sandbox.hide:
+    for entry in (*sandbox.hide, *SECRET_FILES):
         path = Path(entry).resolve()
         if path.is_dir():
-            mounts.append((_depth(path), 2, ["--tmpfs", str(path)]))
+            mounts.append((_depth(path), 2, ["--size", str(TMPFS_BYTES), "--tmpfs", str(path)]))
         elif path.exists():
             # --dev-bind: on a plain (nodev) bind, opening /dev/null fails with EACCES instead
             # of reading as empty; writes to it are discarded.

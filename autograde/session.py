@@ -7,8 +7,10 @@ at its place the check's judge runs in this process, sends probes to the kernel 
 and the cell's outputs are replaced by the verdict (``judge.verdict_outputs``), so that
 nbgrader's gradebook records the grader's points and nothing the kernel printed.
 
-A whole-notebook time limit kills the kernel; a kernel that dies costs only the checks that
-had not been judged yet, each saying why.
+A check may instead be judged right after the given cell whose results it reads
+(``Check.judged_after``), before later cells of the student could replace them. A
+whole-notebook time limit kills the kernel; a kernel that dies costs only the checks that had
+not been judged yet, each saying why.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from traitlets import Bool, Integer
 from autograde import limits
 from autograde.judge import Kernel, Verdict, judge, verdict_outputs
 from autograde.kernel_manager import GradingKernelManager
-from autograde.notebook import check_id
-from autograde.registry import BY_ID
+from autograde.notebook import check_id, nbgrader_meta
+from autograde.registry import BY_ID, CHECKS
 
 
 class GradingSession(NotebookClient):
@@ -50,7 +52,10 @@ class GradingSession(NotebookClient):
             "traceback": [f"CellTimeoutError: time limit: this cell ran longer than the per-cell "
                           f"limit of {self.timeout} s (an endless loop?)"]}
         self.verdicts: dict[str, Verdict] = {}
+        self.early: dict[str, Verdict] = {}  # verdicts of checks judged right after a given cell
         self.stopped_because: str | None = None
+        self._output_bytes: dict[str, int] = {}
+        self._output_total = 0
         limit_hit = threading.Event()
         watchdog = threading.Timer(self.notebook_timeout, self._kill_kernel, args=(limit_hit,))
         watchdog.daemon = True
@@ -85,19 +90,54 @@ class GradingSession(NotebookClient):
     def preprocess_cell(self, cell, resources, index):
         grade_id = check_id(cell)
         if grade_id is None:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            given = nbgrader_meta(cell).get("grade_id")
+            for check in CHECKS:  # checks that read what this given cell produced, now
+                if given and check.judged_after == given and check.grade_id not in self.early:
+                    self.early[check.grade_id] = self._judge(check, index)
+                    self.nb.cells[index] = cell
+            return cell, resources
         check = BY_ID.get(grade_id)
         if check is None:
             verdict = Verdict(grade_id, False, f"no check is registered for grade_id {grade_id!r}: "
                                                "tell your instructor")
+        elif grade_id in self.early:
+            verdict = self.early[grade_id]
+        elif check.judged_after:
+            verdict = Verdict(grade_id, False, f"not judged: the given cell {check.judged_after!r} did not run "
+                                               "before this check")
         else:
-            kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout)
-            verdict = judge(check, kernel, limits.grading_seed())
+            verdict = self._judge(check, index)
         self.verdicts[grade_id] = verdict
         cell.outputs = verdict_outputs(verdict, _description(grade_id))
         cell.execution_count = None
         self.nb.cells[index] = cell  # nbclient stores each cell it executed at ``index``
         return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``limits.CELL_OUTPUT_BYTES`` of output per cell and ``NOTEBOOK_OUTPUT_BYTES``
+        per notebook (display data and raw writes included); errors are always kept."""
+        if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+            return super().output(outs, msg, display_id, cell_index)
+        parent = msg["parent_header"].get("msg_id", "")
+        size = _size(msg.get("content", {}))
+        used = self._output_bytes.get(parent, 0)
+        cell_over = used + size > limits.CELL_OUTPUT_BYTES
+        if used < 0 or cell_over or self._output_total + size > limits.NOTEBOOK_OUTPUT_BYTES:
+            if used >= 0:  # the first output over a limit in this cell: say so, once
+                self._output_bytes[parent] = -1
+                which, limit = (("this cell's", limits.CELL_OUTPUT_BYTES) if cell_over
+                                else ("the notebook's", limits.NOTEBOOK_OUTPUT_BYTES))
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                    f"\n[output limit: {which} output passed {limit:,} bytes; the rest is not kept]\n")))
+            return None
+        self._output_bytes[parent] = used + size
+        self._output_total += size
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _judge(self, check, index: int) -> Verdict:
+        kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout)
+        return judge(check, kernel, limits.grading_seed())
 
     def on_cell_executed(self, **kwargs):
         """Keep an error the reply reports but no output shows (a time limit: the kernel was
@@ -114,6 +154,17 @@ class GradingSession(NotebookClient):
         probe = nbformat.v4.new_code_cell(code)
         self.execute_cell(probe, index, store_history=False)
         return probe.outputs
+
+
+def _size(content) -> int:
+    """Bytes of text in an output message's content."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(_size(v) for v in content.values())
+    if isinstance(content, list):
+        return sum(_size(v) for v in content)
+    return 8
 
 
 def _description(grade_id: str) -> str:

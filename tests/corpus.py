@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from autograde.notebook import check_id, is_given_cell
-from tests.examples import LR_FULL, LS_FULL, ROOT, build, example
+from tests.examples import LR_FULL, LS_FULL, MLP_FULL, ROOT, build, example
 
 OUT = ROOT / "tests" / "submissions" / "corpus"
 #: Per-cell time limit the corpus is graded with: 2.5 times the slowest check of an honest
@@ -88,6 +88,17 @@ def _read_only_cells(prefix: str) -> Callable:
         for cell in nb.cells:
             if cell.cell_type == "code" and is_given_cell(cell):
                 cell.source = prefix + cell.source
+    return edit
+
+
+def _given_cells_deleted(nb) -> None:
+    """Delete every read-only cell of given code (setup, the training loop, the plots)."""
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and is_given_cell(c))]
+
+
+def _deleted(grade_id: str) -> Callable:
+    def edit(nb):
+        nb.cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != grade_id]
     return edit
 
 
@@ -293,6 +304,95 @@ for root in sorted(roots):
         print(path)
         print(open(path, encoding="utf-8", errors="replace").read())
 '''
+# What the kernel leaves behind must never harm the host that grades it.
+LINKS_FOR_THE_HOST = '''
+import os
+
+# turn this folder's notebooks into links to the gradebook, and leave a link to a solution,
+# hoping that the grader writes the graded notebook, or copies the feedback, through them
+for name in os.listdir("."):
+    if name.endswith(".ipynb"):
+        os.remove(name)
+        os.symlink("../../../gradebook.db", name)
+os.symlink(os.path.abspath("../../../source/gd_applications/01_linear_system.ipynb"), "leak_solution.html")
+'''
+FILL_THE_DISK = '''
+import os
+
+chunk = b"x" * 2**20
+for path in ("big.bin", "/tmp/big.bin"):  # the working folder (real disk), then the sandbox's /tmp
+    try:
+        with open(path, "wb") as f:
+            for _ in range(4096):  # 4 GiB
+                f.write(chunk)
+    except OSError as exc:
+        print(path, "stopped:", exc.strerror)
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+'''
+FIFO_FOR_THE_GRADER = '''
+import os
+import re
+
+
+def __block_the_grader(result):
+    # a FIFO where the grader reads the probe's values: reading it would wait for ever
+    for folder in set(re.findall(r"/[\\w/.-]*probe-[0-9a-f]+", result.info.raw_cell)):
+        try:
+            os.mkfifo(os.path.join(folder, "out.json"))
+        except OSError:
+            pass
+
+
+get_ipython().events.register("post_run_cell", __block_the_grader)
+'''
+FLOOD_OUTPUT = '''
+import os
+
+from IPython.display import display
+
+# 20 MB of display data, and 40 MB written straight to the kernel's stdout and stderr
+for _ in range(20_000):
+    display({"text/plain": "x" * 1000}, raw=True)
+for _ in range(200):
+    os.write(1, b"y" * 100_000)
+    os.write(2, b"z" * 100_000)
+'''
+# Values obtained without the student's functions: the end-to-end checks read what the given
+# training produced, right after it ran (Check.judged_after), from zero weights.
+TRAIN_W_B_ANOTHER_WAY = '''
+# train W and b without sgd_step: Keras' SGD on a hand-written loss
+sgd = tf.keras.optimizers.SGD(0.1)
+
+
+@tf.function
+def own_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, tf.matmul(x, W) + b))
+    sgd.apply_gradients(zip(tape.gradient(loss, [W, b]), [W, b]))
+    return loss
+
+
+rng = np.random.default_rng(0)
+losses = []
+for _ in range(2000):
+    idx = rng.integers(0, len(x_train), 128)
+    losses.append(float(own_step(tf.constant(x_train[idx]), tf.constant(y_train[idx]))))
+'''
+REFIT_THE_MODEL = '''
+# train the network with Keras' fit instead of train_step
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+model.fit(x_train, y_train_1h, epochs=8, batch_size=100, verbose=0)
+'''
+SGD_STUB = '''
+def sgd_step(x, y, W, b, lr):
+    raise NotImplementedError()
+'''
+TRAIN_STEP_STUB = '''
+def train_step(model, optimizer, loss_fn, x, y):
+    raise NotImplementedError()
+'''
 PHONE_HOME = '''
 import os
 import socket
@@ -307,7 +407,7 @@ if port:
 '''
 
 
-LS, LR = "01_linear_system", "03_logistic_regression"
+LS, MLP, LR = "01_linear_system", "02_mnist_gradient_tape", "03_logistic_regression"
 ZERO_LS = dict.fromkeys(LS_FULL, 0)
 
 CASES: tuple[Case, ...] = (
@@ -430,6 +530,29 @@ def system_loss(A, b, v):
     Case("prints_the_hidden_code", (LS, "untouched"), _append(PRINT_HIDDEN_CODE, after="setup_linear_system"),
          ZERO_LS, dict.fromkeys(LS_FULL, "not written yet"), needs_sandbox=True,
          leaks=("SOLUTION_TOL", "def systems_converge", "reference_runs")),
+    Case("links_its_folder_to_the_gradebook", (LS, "solution"), _append(LINKS_FOR_THE_HOST, after="setup_linear_system"),
+         LS_FULL),
+    Case("fills_the_disk_and_tmp", (LS, "solution"), _append(FILL_THE_DISK, after="setup_linear_system"), LS_FULL),
+    Case("a_fifo_where_the_grader_reads", (LS, "solution"), _append(FIFO_FOR_THE_GRADER, after="setup_linear_system"),
+         ZERO_LS, dict.fromkeys(LS_FULL, "not a regular file")),
+    Case("trains_w_b_another_way_after_the_given_loop", (LR, "solution"),
+         _both(_answer("sgd_step_answer", SGD_STUB), _append(TRAIN_W_B_ANOTHER_WAY, after="train_logistic_given")),
+         {**LR_FULL, "sgd_step_matches_reference": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
+         {"sgd_step_matches_reference": "not written yet", "loss_decreases": "at least halve",
+          "logreg_test_accuracy": "below the threshold"}),
+    Case("deletes_the_given_loop_and_trains_another_way", (LR, "solution"),
+         _both(_answer("sgd_step_answer", SGD_STUB), _append(TRAIN_W_B_ANOTHER_WAY, after="train_logistic_given"),
+               _deleted("train_logistic_given")),
+         {**LR_FULL, "sgd_step_matches_reference": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
+         {"sgd_step_matches_reference": "not written yet", "loss_decreases": "at least halve",
+          "logreg_test_accuracy": "below the threshold"}),
+    Case("refits_the_model_with_keras", (MLP, "solution"),
+         _both(_answer("train_step_answer", TRAIN_STEP_STUB), _append(REFIT_THE_MODEL, after="train_mnist_given")),
+         {**MLP_FULL, "train_step_lowers_loss": 0, "train_step_training_mode": 0, "mlp_test_accuracy": 0},
+         {"train_step_lowers_loss": "not written yet", "train_step_training_mode": "not written yet",
+          "mlp_test_accuracy": "below the threshold"}),
+    Case("floods_the_output", (LS, "solution"), _append(FLOOD_OUTPUT, after="setup_linear_system"), LS_FULL),
+    Case("deletes_the_given_cells", (LS, "solution"), _given_cells_deleted, LS_FULL),
     Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
 )

@@ -143,3 +143,29 @@ def test_shard_slices_cover_the_class_once():
     assert sorted(s.name for part in slices for s in part) == list("abcdefg")
     with pytest.raises(SystemExit, match="expected I/N"):
         classgrade.shard(students, "4/3")
+
+
+def test_linked_submission_files_are_reported_and_never_followed(tmp_path):
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades of the whole class", encoding="utf-8")
+    folder = tmp_path / "subs" / "mallory" / "gd_applications"
+    folder.mkdir(parents=True)
+    (folder / "01_linear_system.ipynb").symlink_to(secret)
+    (tmp_path / "subs" / "flat.ipynb").symlink_to(secret)
+    students = {s.name: s for s in classgrade.discover(tmp_path / "subs")}
+    assert students["mallory"].files == [] and students["flat"].files == []
+    assert "a link or special file" in students["mallory"].problems[0]
+    assert "a link or special file" in students["flat"].problems[0]
+
+
+def test_a_name_that_starts_a_spreadsheet_formula_is_written_as_text(tmp_path):
+    for name in ("=HYPERLINK(\"http://x\",\"y\")", "+1", "-2", "@SUM(A1)", "plain"):
+        student = classgrade.Student(name)
+        classgrade.publish(tmp_path, student, {"student": name, "points": 1, "max_points": 30, "notebooks": [],
+                                               "problems": [f"{name}.ipynb: missing"]})
+    import csv
+
+    rows = list(csv.DictReader(open(classgrade.write_csv(tmp_path), encoding="utf-8")))
+    cells = [v for r in rows for v in r.values()]
+    assert not [v for v in cells if v[:1] in "=+-@"], cells
+    assert {r["student"] for r in rows} >= {"'=HYPERLINK(\"http://x\",\"y\")", "plain"}

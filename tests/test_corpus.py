@@ -106,6 +106,7 @@ def pytest_corpus(corpus_folder, tmp_path_factory):
     finally:
         run_harmed = canaries.close()
     assert run.returncode == 0, run.output
+    assert len(run.output) < 1_000_000, "a kernel's output flooded the class grader's log"
     assert digests(corpus_folder) == before, "grading modified a submission"
     run.harmed = run_harmed
     return run
@@ -207,3 +208,25 @@ def test_sandboxed_nbgrader_never_touches_files_outside_or_reaches_the_network(n
     course, _, harmed = nbgrader_corpus
     assert harmed == []
     assert (course / "gradebook.db").stat().st_size > 0
+
+
+def test_output_floods_are_cut_to_the_limits(nbgrader_corpus):
+    from autograde import limits
+
+    course, _, _ = nbgrader_corpus
+    graded = course / "autograded" / "floods_the_output" / nbg.ASSIGNMENT / "01_linear_system.ipynb"
+    assert graded.stat().st_size < limits.NOTEBOOK_OUTPUT_BYTES + 500_000
+    assert "[output limit:" in graded.read_text("utf-8")
+
+
+def test_nothing_a_kernel_left_behind_reaches_the_gradebook_or_the_feedback(nbgrader_corpus):
+    course, scores, _ = nbgrader_corpus
+    assert scores.get("links_its_folder_to_the_gradebook"), "the gradebook lost that student's grades"
+    nbg.generate_feedback(course)
+    left = [p for folder in ("autograded", "feedback") for p in (course / folder).rglob("*")
+            if p.is_symlink() or "leak_solution" in p.name]
+    assert left == [], f"files a kernel left behind reached the host: {left}"
+    import sqlite3
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("select count(*) from student").fetchone()[0] == len(CASES)

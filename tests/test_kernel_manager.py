@@ -23,6 +23,7 @@ print(json.dumps({
     "cwd": os.getcwd(),
     "home": os.environ["HOME"],
     "memory": resource.getrlimit(resource.RLIMIT_AS)[0],
+    "files": sorted(os.listdir(".")),
     "solutions": sorted(os.listdir(os.environ["GD_SOURCE"])) if os.path.isdir(os.environ["GD_SOURCE"]) else None,
     "hidden": sorted(os.listdir(os.environ["GD_HIDDEN"])) if os.path.isdir(os.environ["GD_HIDDEN"]) else None,
 }))
@@ -61,21 +62,32 @@ def test_sandboxed_kernel_works_in_its_folder_under_the_memory_limit_and_sees_no
     (secret / "bob.ipynb").write_text("{}", encoding="utf-8")
     work = tmp_path / "work"
     work.mkdir()
+    (work / "given.txt").write_text("support file", encoding="utf-8")
+    (work / "link.txt").symlink_to(secret / "bob.ipynb")
     seen, km = look(work, hide=[secret])
-    assert seen["cwd"] == str(work.resolve())
+    assert seen["cwd"] == str(km.scratch / "work"), "the kernel works in a private copy of its folder"
+    assert seen["files"] == ["given.txt"], "regular files are copied, links are not"
     assert seen["memory"] == 2048 * 2**20
     assert seen["solutions"] in (None, [])  # the repository is hidden: no source/ inside
     assert seen["hidden"] == []  # the other students' folder is empty inside
     assert km.transport == "ipc"
     assert not seen["home"].startswith(str(work)), "caches must not land in the student's folder"
     assert not km.scratch.exists(), "the kernel's scratch folder is removed after the run"
-    assert sorted(p.name for p in work.iterdir()) == []
+    assert sorted(p.name for p in work.iterdir()) == ["given.txt", "link.txt"], "the kernel wrote nothing here"
 
 
-def test_without_bubblewrap_the_kernel_still_runs_under_the_memory_limit(tmp_path, monkeypatch):
+def test_without_bubblewrap_grading_is_refused_with_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(kernel_manager, "probe", lambda: (False, "bwrap not found (test)"))
+    monkeypatch.delenv("GD_GRADING_ALLOW_UNSANDBOXED", raising=False)
+    with pytest.raises(kernel_manager.SandboxUnavailable, match="install bubblewrap.*GD_GRADING_ALLOW_UNSANDBOXED=1"):
+        look(tmp_path)
+
+
+def test_without_bubblewrap_and_allowed_explicitly_the_kernel_runs_under_the_memory_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(kernel_manager, "probe", lambda: (False, "bwrap not found (test)"))
+    monkeypatch.setenv("GD_GRADING_ALLOW_UNSANDBOXED", "1")
     seen, km = look(tmp_path)
-    assert seen["cwd"] == str(tmp_path.resolve())
+    assert seen["cwd"] == str(km.scratch / "work")  # a private copy, as with the sandbox
     assert seen["memory"] == 2048 * 2**20
     assert km.sandbox is None and km.transport == "tcp"
     assert seen["solutions"] is not None and seen["solutions"] != []  # no isolation: visible

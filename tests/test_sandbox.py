@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from autograde import sandbox
+from autograde.kernel_manager import python_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The running interpreter's environment: a clone under /tmp (hidden by the sandbox's tmpfs)
 #: must still be able to run sys.executable inside.
-VENV = Path(sys.prefix)
+PYTHON = tuple(python_paths())
 
 # Helpers for the scripts run inside: each prints one JSON object.
 PRELUDE = """
@@ -89,7 +90,7 @@ def test_work_is_writable_cwd_and_home(tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    out = run_in(Sandbox(work, readonly=(VENV,)), """
+    out = run_in(Sandbox(work, readonly=PYTHON), """
 print(json.dumps({"cwd": os.getcwd(), "home": os.environ["HOME"],
                   "expanduser": os.path.expanduser("~"), "write": try_write("out.txt")}))
 """)
@@ -105,7 +106,7 @@ def test_writing_outside_work_fails(tmp_path):
     (outside / "secret.txt").write_text("secret")
     in_repo = ROOT / "sandbox-escape.txt"
     try:
-        out = run_in(Sandbox(work, readonly=(VENV,)), """
+        out = run_in(Sandbox(work, readonly=PYTHON), """
 outside, repo_file = sys.argv[1], sys.argv[2]
 print(json.dumps({"outside": try_write(os.path.join(outside, "x")),
                   "outside_listing": listdir(outside),
@@ -120,15 +121,14 @@ print(json.dumps({"outside": try_write(os.path.join(outside, "x")),
     assert out["outside"] == "ENOENT" and out["outside_listing"] == "ENOENT"
     # ... and a write that lands in that tmpfs never reaches the real folder
     assert not (tmp_path / "x").exists() and sorted(os.listdir(outside)) == ["secret.txt"]
-    # the repository is read-only; a clone under /tmp sits in the tmpfs, where a write is lost
-    repo_under_tmp = ROOT.resolve().is_relative_to("/tmp")
-    assert out["repo"] == ("ok" if repo_under_tmp else "EROFS") and out["usr"] == "EROFS"
+    # the repository is not there at all (only system folders are shown), and those are read-only
+    assert out["repo"] == "ENOENT" and out["usr"] == "EROFS"
 
 
 def test_hidden_paths_are_invisible(course):
     need_sandbox()
     work = course / "submitted" / "me" / "ps1"
-    box = Sandbox(work, readonly=(course, VENV),
+    box = Sandbox(work, readonly=(course, *PYTHON),
                   hide=(course / "gradebook.db", course / "submitted" / "other_student",
                         course / "no-such-thing"))
     out = run_in(box, """
@@ -148,7 +148,7 @@ def test_readonly_inside_hidden_folder_is_readable_not_writable(course, tmp_path
     work.mkdir()
     shared = course / "submitted" / "shared"
     # readonly listed first on purpose: wrap() must still mount it after the hide mask
-    box = Sandbox(work, readonly=(shared, course, VENV), hide=(course / "submitted",))
+    box = Sandbox(work, readonly=(shared, course, *PYTHON), hide=(course / "submitted",))
     out = run_in(box, """
 submitted = os.path.dirname(sys.argv[1])
 print(json.dumps({"listing": listdir(submitted),
@@ -164,7 +164,7 @@ def test_readonly_venv_under_tmp_runs(tmp_path):
     work.mkdir()
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     python = str(venv / "bin" / "python")
-    out = run_in(Sandbox(work, readonly=(venv,)), 'print(json.dumps({"prefix": sys.prefix}))',
+    out = run_in(Sandbox(work, readonly=(venv, *PYTHON)), 'print(json.dumps({"prefix": sys.prefix}))',
                  python=python)
     assert out == {"prefix": str(venv)}
 
@@ -174,7 +174,7 @@ def test_masks_cannot_be_removed(course, tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    box = Sandbox(work, readonly=(course, VENV), hide=(course / "submitted",))
+    box = Sandbox(work, readonly=(course, *PYTHON), hide=(course / "submitted",))
     out = run_in(box, """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
@@ -193,7 +193,7 @@ def test_no_network_but_loopback(tmp_path):
     need_sandbox()
     work = tmp_path / "work"
     work.mkdir()
-    out = run_in(Sandbox(work, readonly=(VENV,)), """
+    out = run_in(Sandbox(work, readonly=PYTHON), """
 import socket, time
 start = time.monotonic()
 try:
@@ -235,7 +235,7 @@ print("ready", flush=True)
 conn, _ = srv.accept()
 conn.sendall(conn.recv(4)[::-1])
 """
-    proc = subprocess.Popen(wrap(Sandbox(work, readonly=(VENV,)), [sys.executable, "-c", script, str(path)]),
+    proc = subprocess.Popen(wrap(Sandbox(work, readonly=PYTHON), [sys.executable, "-c", script, str(path)]),
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
@@ -256,7 +256,7 @@ def test_command_dies_with_its_parent(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     r, w = os.pipe()
-    inner = wrap(Sandbox(work, readonly=(VENV,)), [sys.executable, "-c",
+    inner = wrap(Sandbox(work, readonly=PYTHON), [sys.executable, "-c",
                                  "import os, sys, time; os.write(int(sys.argv[1]), b'x'); time.sleep(60)",
                                  str(w)])
     starter = "import subprocess, sys, time; subprocess.Popen(sys.argv[2:], pass_fds=(int(sys.argv[1]),)); time.sleep(60)"
@@ -298,3 +298,39 @@ def test_without_bwrap_probe_fails_and_describe_says_none(monkeypatch, fresh_pro
     with pytest.raises(RuntimeError, match="bwrap"):
         wrap(Sandbox(tmp_path), ["true"])
     assert sandbox.probe() == (ok, reason)  # cached
+
+
+def test_only_system_folders_are_shown_and_no_host_unix_socket_is_reachable(tmp_path):
+    need_sandbox()
+    work = tmp_path / "work"
+    work.mkdir()
+    # a host service listening on a unix socket outside /tmp, as dbus or a database would
+    host_socket = Path("/var/tmp") / f"gd-sandbox-test-{os.getpid()}.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(host_socket))
+    listener.listen(1)
+    sockets = [str(host_socket)] + [p for p in ("/run/dbus/system_bus_socket",) if os.path.exists(p)]
+    try:
+        out = run_in(Sandbox(work, readonly=PYTHON), """
+import socket
+reached = []
+for path in sys.argv[1:]:
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            reached.append(path)
+    except OSError:
+        pass
+print(json.dumps({"root": sorted(os.listdir("/")), "home": listdir("/root"), "reached": reached,
+                  "shadow": read("/etc/shadow")}))
+""", *sockets)
+    finally:
+        listener.close()
+        host_socket.unlink(missing_ok=True)
+    assert out["reached"] == []
+    assert out["shadow"] in ("", "ENOENT", "EACCES")
+    shown = {Path(p).parts[1] for p in (*sandbox.SYSTEM_FOLDERS, *map(str, PYTHON), str(work), "/dev", "/proc", "/tmp")}
+    assert set(out["root"]) <= shown, f"host folders visible inside: {set(out['root']) - shown}"
+    python_in_home = [p for p in PYTHON if p.is_relative_to("/root")]
+    assert out["home"] == "ENOENT" or [Path("/root", n) for n in out["home"]] == [
+        Path(*p.parts[:3]) for p in python_in_home[:1]], out["home"]

@@ -19,7 +19,7 @@ CHECKS = (
           checks.early_stopping),
     Check("mlp_test_accuracy", NOTEBOOK, 3,
           "The trained network reaches the accuracy threshold on the grader's own test set.",
-          checks.mlp_accuracy, visible=False),
+          checks.mlp_accuracy, visible=False, judged_after="train_mnist_given"),
 )
 
 #: The kernel reads MNIST where the grader does.
