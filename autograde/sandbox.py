@@ -149,6 +149,9 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
     cmd = [shutil.which("bwrap") or "bwrap", *_BASE_MOUNTS]
     for _, _, args in mounts:
         cmd += args
+    # the sandbox's own root is an in-memory folder holding the mount points: read-only, so that
+    # nothing can be written beside them (the mounts inside keep their own modes)
+    cmd += ["--remount-ro", "/"]
     cmd += ["--chdir", str(work), "--setenv", "HOME", str(Path(sandbox.home or work).resolve())]
     if not sandbox.share_net:
         cmd.append("--unshare-net")
