@@ -8,13 +8,20 @@
 - nbgrader restores the code of read-only (given) cells a student edited, but not of those a
   student deleted: they are put back here the same way, so that the given code always runs
   (a student's extra cells still run too).
+Neighbours are found among all cells of the source notebook (by grade_id, else by cell id), so
+a deleted cell goes back after untracked cells too, such as a student's settings cell.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import OverwriteCells
+
+from autograde.notebook import cell_key, restore_at
 
 
 class RestoreDeletedCells(OverwriteCells):
@@ -33,24 +40,35 @@ class RestoreDeletedCells(OverwriteCells):
             index = source_ids.index(grade_cell.name)
             cell = self.missing_cell_transform(source_cells[index], grade_cell.max_score,
                                                is_solution=grade_cell.name in solution_ids)
-            self._insert(nb, cell, source_ids[:index])
-        for index, source_cell in enumerate(source_cells):
+            self._insert(nb, cell, grade_cell.name, source_ids)
+        for source_cell in source_cells:
             given = source_cell.locked and source_cell.name not in grade_ids | solution_ids
             if not given or source_cell.name in self._present(nb):
                 continue
             self.log.warning("Missing read-only cell %s encountered, adding to notebook", source_cell.name)
-            self._insert(nb, self._given_cell(source_cell), source_ids[:index])
+            self._insert(nb, self._given_cell(source_cell), source_cell.name, source_ids)
         return nb, resources
 
     @staticmethod
     def _present(nb) -> list:
-        return [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        return [cell_key(c) for c in nb.cells]
 
-    def _insert(self, nb, cell, earlier_ids: list[str]) -> None:
-        present = self._present(nb)
-        before = [sid for sid in earlier_ids if sid in present]
-        position = present.index(before[-1]) + 1 if before else 0
-        nb.cells.insert(position, cell)
+    def _source_order(self, fallback: list[str]) -> list:
+        """Every cell of the source notebook (grade_id, else cell id): nbgrader's gradebook knows only
+        its own cells, but a given cell must go back after e.g. a student's settings cell."""
+        coursedir = CourseDirectory(config=self.config)
+        path = (Path(coursedir.format_path(coursedir.source_directory, ".", self.assignment_id))
+                / f"{self.notebook_id}.ipynb")
+        try:
+            return [cell_key(c) for c in nbformat.read(path, as_version=4).cells]
+        except (OSError, ValueError):
+            return fallback
+
+    def _insert(self, nb, cell, name: str, source_ids: list[str]) -> None:
+        order = self._source_order(source_ids)
+        if name not in order:
+            order = source_ids
+        nb.cells.insert(restore_at(order, self._present(nb), name), cell)
 
     @staticmethod
     def _given_cell(source_cell):

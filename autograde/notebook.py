@@ -29,6 +29,20 @@ def is_given_cell(cell) -> bool:
     return bool(meta.get("locked")) and not meta.get("grade") and not meta.get("solution")
 
 
+def cell_key(cell) -> str | None:
+    """What identifies a cell across source, release and submission: its grade_id, else its cell id."""
+    return nbgrader_meta(cell).get("grade_id") or cell.get("id")
+
+
+def restore_at(source_keys: list, present: list, key) -> int:
+    """Where to put back the source cell ``key`` that a submission lacks: right after the nearest
+    source cell before it that is still present (``present``: the keys of the submission's cells,
+    in order); at the top when there is none."""
+    earlier = source_keys[:source_keys.index(key)]
+    before = [k for k in earlier if k is not None and k in present]
+    return present.index(before[-1]) + 1 if before else 0
+
+
 def answer_sources(nb) -> dict[str, str]:
     """A source notebook's answer cells without the solution markers, by grade_id."""
     return {nbgrader_meta(c)["grade_id"]: _MARKERS.sub("", c.source)

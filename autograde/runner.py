@@ -21,7 +21,7 @@ from traitlets.config import Config
 from autograde import limits
 from autograde.check import Check
 from autograde.kernel_manager import require_sandbox
-from autograde.notebook import check_id, is_given_cell, nbgrader_meta
+from autograde.notebook import cell_key, check_id, is_given_cell, nbgrader_meta, restore_at
 from autograde.registry import BY_ID, SOURCE, SOURCES, checks_of
 from autograde.session import GradingSession
 
@@ -69,24 +69,26 @@ def rebuild(submitted: nbformat.NotebookNode, source: nbformat.NotebookNode) -> 
     cells in their place (deleted ones put back after their neighbour in the source)."""
     fixed = {nbgrader_meta(c)["grade_id"]: c for c in source.cells
              if is_given_cell(c) or check_id(c) in BY_ID}
-    cells, ids = [], []  # the cells to run, and the grade_id each stands for (None: a student's own)
+    cells, keys = [], []  # the cells to run, and what each stands for (None: a student's own)
     for cell in submitted.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid, key = nbgrader_meta(cell).get("grade_id"), cell_key(cell)
         if gid in fixed:
-            if gid not in ids:
+            if gid not in keys:
                 cells.append(_copy(fixed[gid]))
-                ids.append(gid)
+                keys.append(gid)
         elif cell.cell_type == "code" and check_id(cell) is None:
             cells.append(nbformat.v4.new_code_cell(cell.source))
-            ids.append(gid if gid not in ids else None)
-    order = [nbgrader_meta(c).get("grade_id") for c in source.cells]
-    for gid in order:  # restore what the student deleted, after its nearest neighbour present
-        if gid not in fixed or gid in ids:
+            keys.append(key if key not in keys else None)
+        elif key not in keys:  # text: kept only as a landmark for restoring deleted cells
+            cells.append(nbformat.v4.new_markdown_cell(""))
+            keys.append(key)
+    order = [cell_key(c) for c in source.cells]
+    for gid in [nbgrader_meta(c).get("grade_id") for c in source.cells]:  # put back what was deleted
+        if gid not in fixed or gid in keys:
             continue
-        before = [g for g in order[:order.index(gid)] if g in ids]
-        at = ids.index(before[-1]) + 1 if before else 0
+        at = restore_at(order, keys, gid)
         cells.insert(at, _copy(fixed[gid]))
-        ids.insert(at, gid)
+        keys.insert(at, gid)
     nb = nbformat.v4.new_notebook(cells=[c for c in cells if c.cell_type == "code"])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
