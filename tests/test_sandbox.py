@@ -122,8 +122,11 @@ print(json.dumps({"outside": try_write(os.path.join(outside, "x")),
     # ... and a write that lands in that tmpfs never reaches the real folder
     assert not (tmp_path / "x").exists() and sorted(os.listdir(outside)) == ["secret.txt"]
     # the repository is not there at all (only system folders are shown; where a shown folder
-    # such as the venv lies inside it, only the empty, read-only way to it), and those are read-only
-    assert out["repo"] in ("ENOENT", "EROFS") and out["usr"] == "EROFS"
+    # such as the venv lies inside it, only the empty, read-only way to it); a clone under /tmp sits
+    # in the sandbox's own /tmp, where a write is lost (the host file is checked above)
+    repo_under_tmp = ROOT.resolve().is_relative_to("/tmp")
+    assert out["repo"] in ("ENOENT", "EROFS") or (repo_under_tmp and out["repo"] == "ok"), out["repo"]
+    assert out["usr"] == "EROFS"
 
 
 def test_hidden_paths_are_invisible(course):
