@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from autograde.judge import Kernel, in_process_kernel, judge, read_result, verdict_outputs
-from autograde.notebook import answer_sources
+from autograde.notebook import answer_namespace
 from autograde.registry import BY_ID, CHECKS
 from gdkit.checks._common import CheckFailed
 from tests.examples import EXAMPLES, ROOT
@@ -122,16 +122,7 @@ def _namespace(example) -> dict:
     """The example's answers (the release's stubs for the untouched one), run in this process."""
     kind = "source" if example.solved else "release"
     nb = nbformat.read(ROOT / kind / "gd_applications" / f"{example.notebook}.ipynb", as_version=4)
-    answers = answer_sources(nb)
-    answers.update({k: v for k, v in example.answers.items() if k in answers})
-    ns: dict = {}
-    exec(SETUP, ns)
-    for source in answers.values():
-        try:
-            exec(source, ns)
-        except (NameError, NotImplementedError):  # a cell computing with the notebook's data
-            continue
-    return ns
+    return answer_namespace(nb, SETUP, replace=example.answers)
 
 
 CASES = [(ex, c) for ex in EXAMPLES for c in UNIT if c.notebook == ex.notebook]
