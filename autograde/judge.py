@@ -109,13 +109,16 @@ class Kernel:
     """The student's kernel as a judge sees it: somewhere to run probes on the grader's inputs.
 
     ``run_code(source) -> outputs`` executes code in the kernel (a cell that is not the
-    student's and is not stored); ``scratch`` is a folder both sides can reach.
+    student's and is not stored); ``scratch`` is a folder both sides can reach; ``owner``, the uid
+    the kernel runs as when it is not the grader's (each probe's folder is handed to it).
     """
 
-    def __init__(self, run_code: Callable[[str], list], scratch: Path, cell_timeout: int):
+    def __init__(self, run_code: Callable[[str], list], scratch: Path, cell_timeout: int,
+                 owner: int | None = None):
         self._run_code = run_code
         self.scratch = Path(scratch)
         self.cell_timeout = cell_timeout
+        self.owner = owner
 
     def call(self, target: str, needs: tuple[str, ...] | list[str], **inputs) -> dict[str, np.ndarray]:
         """Run probe ``target`` ("module:function") on the student's ``needs`` and ``inputs`` (arrays)."""
@@ -123,6 +126,9 @@ class Kernel:
         folder.mkdir(mode=0o700)
         try:
             _write_inputs(folder, inputs)
+            if self.owner is not None:
+                os.chown(folder / "in.npz", self.owner, self.owner)
+                os.chown(folder, self.owner, self.owner)
             outputs = self._run_code(PROBE_CODE.format(target=target, needs=tuple(needs), folder=str(folder)))
             for out in outputs:
                 if out.get("output_type") == "error":

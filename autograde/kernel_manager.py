@@ -30,7 +30,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode
 
-from autograde import limits
+from autograde import kernel_user, limits
 from autograde.registry import data_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
@@ -97,10 +97,8 @@ def require_sandbox(allowed: bool = False) -> str:
     """The isolation line of this run; raises ``SandboxUnavailable`` naming the fix when there is no
     sandbox and unsandboxed grading is not ``allowed`` (nor allowed by ``GD_GRADING_ALLOW_UNSANDBOXED``)."""
     ok, reason = probe()
-    if ok:
-        return describe()
-    if allowed or unsandboxed_allowed():
-        return describe()
+    if ok or allowed or unsandboxed_allowed():
+        return f"{describe()}; {kernel_user.for_new_kernel().line()}"
     raise SandboxUnavailable(
         f"refusing to grade without a sandbox: {reason}. Fix: install bubblewrap (Debian: apt-get install "
         "bubblewrap), or allow unsandboxed grading explicitly with GD_GRADING_ALLOW_UNSANDBOXED=1 "
@@ -133,6 +131,41 @@ def copy_private(origin: Path, dest: Path, max_bytes: int = limits.WORK_MAX_BYTE
         walk(origin, dest)
 
 
+def disk_used(folder: Path, max_entries: int = limits.DISK_ENTRIES) -> tuple[int, int]:
+    """(bytes of disk used, entries) under ``folder``, links not followed; the count stops past ``max_entries``."""
+    used, entries = 0, 0
+    stack = [str(folder)]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:  # removed meanwhile
+                        continue
+                    used += st.st_blocks * 512  # sparse files count what they hold
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    if entries > max_entries:
+                        break
+        except OSError:  # a folder removed or made unreadable meanwhile
+            continue
+    return used, entries
+
+
+def over_disk_limit(folder: Path | None) -> str | None:
+    """Why the kernel's folders are over the disk limits, or None."""
+    if folder is None:
+        return None
+    used, entries = disk_used(folder, limits.DISK_ENTRIES)
+    if entries > limits.DISK_ENTRIES:
+        return f"disk limit: the kernel's folders held more than {limits.DISK_ENTRIES:,} files"
+    if used > limits.DISK_BYTES:
+        return f"disk limit: the kernel's folders held more than {limits.DISK_BYTES // 2**20} MiB"
+    return None
+
+
 class GradingKernelManager(AsyncKernelManager):
     """Starts ``limited_kernel.py`` under ``memory_mb`` MiB in a bubblewrap sandbox, in a private copy
     of its working folder."""
@@ -144,6 +177,7 @@ class GradingKernelManager(AsyncKernelManager):
 
     scratch: Path | None = None
     sandbox: Sandbox | None = None
+    user: kernel_user.KernelUser | None = None
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
         self.isolation = require_sandbox(self.allow_unsandboxed)
@@ -152,19 +186,29 @@ class GradingKernelManager(AsyncKernelManager):
             return None
         return Sandbox(work=work, hide=hidden_paths(self.hide),
                        readonly=(LAUNCHER, *python_paths(), *data_paths()),
-                       writable=(self.scratch,), home=self.scratch / "home")
+                       writable=(self.scratch,), home=self.scratch / "home",
+                       switch_user=bool(self.user.prefix))
 
     async def _async_pre_start_kernel(self, **kw):
         origin = Path(kw.get("cwd") or os.getcwd()).resolve()
         # short path: unix socket names are limited to about 100 characters
         self.scratch = Path(tempfile.mkdtemp(prefix="gdk-"))
+        # the scratch folder stays the grader's (the kernel spec is read from it); the kernel's
+        # user may only pass through it, into its own folders
+        self.scratch.chmod(0o711)
+        self.user = kernel_user.for_new_kernel()
         (self.scratch / "home").mkdir()  # the kernel's HOME: caches stay out of the work folder
+        (self.scratch / "ipc").mkdir(mode=0o700)  # the kernel's sockets
         work = self.scratch / "work"
         copy_private(origin, work)
+        self.user.give(work, self.scratch / "home", self.scratch / "ipc")
         kw["cwd"] = str(work)
         self.sandbox = self._sandbox_for(work)
-        argv = [sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb),
-                "--file-mb", str(limits.FILE_MB), "-f", "{connection_file}"]
+        argv = [*self.user.prefix, sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb),
+                "--file-mb", str(limits.FILE_MB)]
+        if self.user.tasks is not None:
+            argv += ["--processes", str(self.user.tasks)]
+        argv += ["-f", "{connection_file}"]
         spec = {"argv": wrap(self.sandbox, argv) if self.sandbox else argv,
                 "display_name": "gdgrade (limited)", "language": "python",
                 "interrupt_mode": "message" if self.sandbox else "signal"}
@@ -185,9 +229,16 @@ class GradingKernelManager(AsyncKernelManager):
         kw["stderr"] = self._stderr
         if self.sandbox:
             self.transport = "ipc"
-            self.ip = str(self.scratch / "kernel")
-            self.connection_file = str(self.scratch / "connection.json")
+            self.ip = str(self.scratch / "ipc" / "kernel")
+        self.connection_file = str(self.scratch / "connection.json")
         return await super()._async_pre_start_kernel(**kw)
+
+    def write_connection_file(self, **kwargs) -> None:
+        """Jupyter's connection file, readable by the kernel's user (group) but not writable by it."""
+        super().write_connection_file(**kwargs)
+        if self.user is not None and self.user.uid is not None:
+            os.chown(self.connection_file, os.geteuid(), self.user.uid)
+            os.chmod(self.connection_file, 0o640)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

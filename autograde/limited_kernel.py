@@ -4,8 +4,10 @@
 
 The memory limit (RLIMIT_AS, in MiB) makes a runaway allocation raise ``MemoryError`` inside
 the student's code instead of exhausting the machine; the file-size limit (RLIMIT_FSIZE, MiB,
-``--file-mb``) makes a write past it fail with ``OSError: File too large``. TensorFlow needs about 2 GiB of address
-space to start (limits: autograde/limits.py).
+``--file-mb``) makes a write past it fail with ``OSError: File too large``; the task limit
+(RLIMIT_NPROC, ``--processes``: processes and threads of the kernel's user) makes a fork or a
+new thread past it fail with "Resource temporarily unavailable". TensorFlow needs about 2 GiB of
+address space to start (limits: autograde/limits.py).
 """
 
 from __future__ import annotations
@@ -15,19 +17,21 @@ import resource
 import runpy
 import sys
 
-LIMITS = {"--memory-mb": (resource.RLIMIT_AS, "GD_MEMORY_MB", "memory"),
-          "--file-mb": (resource.RLIMIT_FSIZE, "GD_FILE_MB", "file-size")}
+#: option: (resource, environment variable telling the kernel, what it limits, unit in bytes)
+LIMITS = {"--memory-mb": (resource.RLIMIT_AS, "GD_MEMORY_MB", "memory", 2**20),
+          "--file-mb": (resource.RLIMIT_FSIZE, "GD_FILE_MB", "file-size", 2**20),
+          "--processes": (resource.RLIMIT_NPROC, "GD_PROCESSES", "task", 1)}
 
 
 def main(argv: list[str]) -> None:
     while argv[:1] and argv[0] in LIMITS:
-        which, name, what = LIMITS[argv[0]]
-        limit = int(argv[1]) * 2**20
+        which, name, what, unit = LIMITS[argv[0]]
+        limit = int(argv[1]) * unit
         try:
             resource.setrlimit(which, (limit, limit))
             os.environ[name] = argv[1]
         except (ValueError, OSError) as exc:  # e.g. macOS: grade without the limit, and say so
-            print(f"gdgrade: {what} limit of {argv[1]} MiB not applied: {exc}", file=sys.stderr)
+            print(f"gdgrade: {what} limit of {argv[1]} not applied: {exc}", file=sys.stderr)
         argv = argv[2:]
     # In a PID namespace (the sandbox) the grader's PID means nothing: the kernel would
     # think its parent had exited and shut down. PID 1 means "do not watch the parent"

@@ -17,8 +17,17 @@ NOTEBOOK_TIMEOUT = 900
 MEMORY_MB = 4096
 #: Largest file a grading kernel may write, MiB (RLIMIT_FSIZE: a bigger write fails with EFBIG).
 FILE_MB = 256
+#: Tasks (processes and threads) a grading kernel may have at once (RLIMIT_NPROC of its own
+#: user; a TensorFlow kernel uses about 20 on 2 cores).
+PROCESSES = 512
 #: Size of each in-memory filesystem of the sandbox (its /tmp and the masks over hidden folders).
 TMPFS_BYTES = 256 * 2**20
+#: Most a kernel's folders on the host (its working copy, HOME, sockets and probe exchanges) may
+#: hold, in bytes of disk used and in entries; past either the kernel is stopped. Checked every
+#: ``DISK_CHECK_SECONDS`` (single files are capped by ``FILE_MB``).
+DISK_BYTES = 512 * 2**20
+DISK_ENTRIES = 10_000
+DISK_CHECK_SECONDS = 0.5
 #: Most a kernel's private copy of its working folder may hold (files beyond are not copied).
 WORK_MAX_BYTES = 200 * 2**20
 #: Output a cell (or a probe) may show, and a whole notebook, in bytes; beyond, output is dropped

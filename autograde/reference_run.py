@@ -81,4 +81,4 @@ def _run(notebook: str, target: str, needs: tuple[str, ...], timeout: int) -> di
                 client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
                 return probe.outputs
 
-            return Kernel(run_code, client.km.scratch, timeout).call(target, needs)
+            return Kernel(run_code, client.km.scratch, timeout, owner=client.km.user.uid).call(target, needs)

@@ -44,6 +44,9 @@ class Sandbox:
     writable: tuple[Path, ...] = ()
     share_net: bool = False
     home: Path | None = None  # HOME inside (default ``work``); must be writable
+    #: the command starts by switching to another user (``setpriv``): it keeps the capabilities
+    #: to do so (CAP_SETUID, CAP_SETGID, CAP_SETPCAP), which the switch itself then drops
+    switch_user: bool = False
 
 
 # Namespaces and process options shared by probe() and wrap().
@@ -66,10 +69,14 @@ def _system_mounts() -> list[str]:
     return args
 
 
-_BASE_MOUNTS = [*_system_mounts(), "--dev", "/dev", "--proc", "/proc", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"]
+# /tmp and /dev/shm (Python's semaphores): sized in-memory folders every user may write, as on a host
+_BASE_MOUNTS = [*_system_mounts(), "--dev", "/dev", "--proc", "/proc",
+                *[arg for folder in ("/tmp", "/dev/shm")
+                  for arg in ("--perms", "01777", "--size", str(TMPFS_BYTES), "--tmpfs", folder)]]
 # As real root, bwrap keeps every capability unless told otherwise: with CAP_SYS_ADMIN the
 # command could unmount the masks over hidden paths or remount "/" read-write.
 _PROCESS = ["--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+_SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,7 +151,12 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
             # --dev-bind: on a plain (nodev) bind, opening /dev/null fails with EACCES instead
             # of reading as empty; writes to it are discarded.
             mounts.append((_depth(path), 2, ["--dev-bind", "/dev/null", str(path)]))
-    mounts.sort(key=lambda m: (m[0], m[1]))  # stable: same depth and kind keep the caller's order
+    # the folders leading to a mount are made traversable (bwrap would copy the host's modes,
+    # e.g. /root's 0700, and a kernel running as another user could not reach its Python)
+    for path in {a for _, _, args in mounts for a in Path(args[-1]).parents}:
+        if path != Path("/") and path.parts[1:2] and "/" + path.parts[1] not in SYSTEM_FOLDERS:
+            mounts.append((_depth(path), -1, ["--perms", "0755", "--dir", str(path)]))
+    mounts.sort(key=lambda m: (m[0], m[1], m[2]))  # same depth: leading folders, binds, read-only, masks
 
     cmd = [shutil.which("bwrap") or "bwrap", *_BASE_MOUNTS]
     for _, _, args in mounts:
@@ -155,7 +167,10 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
     cmd += ["--chdir", str(work), "--setenv", "HOME", str(Path(sandbox.home or work).resolve())]
     if not sandbox.share_net:
         cmd.append("--unshare-net")
-    cmd += [*_PROCESS, "--", *argv]
+    cmd += _PROCESS
+    if sandbox.switch_user:
+        cmd += [arg for cap in _SWITCH_CAPS for arg in ("--cap-add", cap)]
+    cmd += ["--", *argv]
     return cmd
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import nbformat
 from nbclient import NotebookClient
@@ -26,7 +27,7 @@ from traitlets import Bool, Integer
 
 from autograde import limits
 from autograde.judge import Kernel, Verdict, judge, verdict_outputs
-from autograde.kernel_manager import GradingKernelManager
+from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
 from autograde.registry import BY_ID, CHECKS
 
@@ -56,15 +57,15 @@ class GradingSession(NotebookClient):
         self.stopped_because: str | None = None
         self._output_bytes: dict[str, int] = {}
         self._output_total = 0
-        limit_hit = threading.Event()
-        watchdog = threading.Timer(self.notebook_timeout, self._kill_kernel, args=(limit_hit,))
-        watchdog.daemon = True
+        self._limit_hit: str | None = None
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
         try:
             return super().preprocess(nb, resources, km)
         except (DeadKernelError, CellTimeoutError) as exc:
-            if limit_hit.is_set():
-                why = f"not run: the notebook hit its time limit of {self.notebook_timeout} s"
+            if self._limit_hit:
+                why = f"not run: {self._limit_hit}"
             elif isinstance(exc, CellTimeoutError):
                 why = "not run: the kernel stopped answering (an endless loop that ignores interrupts?)"
             else:
@@ -78,10 +79,21 @@ class GradingSession(NotebookClient):
                     cell.outputs = verdict_outputs(self.verdicts[grade_id], _description(grade_id))
             return nb, resources
         finally:
-            watchdog.cancel()
+            done.set()
 
-    def _kill_kernel(self, limit_hit: threading.Event) -> None:
-        limit_hit.set()
+    def _watch(self, done: threading.Event) -> None:
+        """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
+        deadline = time.monotonic() + self.notebook_timeout
+        while not done.wait(limits.DISK_CHECK_SECONDS):
+            if time.monotonic() > deadline:
+                return self._kill_kernel(f"the notebook hit its time limit of {self.notebook_timeout} s")
+            why = over_disk_limit(getattr(self.km, "scratch", None))
+            if why:
+                return self._kill_kernel(why)
+        return None
+
+    def _kill_kernel(self, why: str) -> None:
+        self._limit_hit = why
         try:
             os.kill(self.km.provisioner.process.pid, signal.SIGKILL)
         except Exception:  # noqa: BLE001 - the kernel may already be gone
@@ -136,7 +148,8 @@ class GradingSession(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
     def _judge(self, check, index: int) -> Verdict:
-        kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout)
+        kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout,
+                        owner=self.km.user.uid)
         return judge(check, kernel, limits.grading_seed())
 
     def on_cell_executed(self, **kwargs):

@@ -331,6 +331,49 @@ for path in ("big.bin", "/tmp/big.bin"):  # the working folder (real disk), then
         if os.path.exists(path):
             os.remove(path)
 '''
+MANY_FILES = '''
+import os
+
+os.makedirs("many", exist_ok=True)
+for i in range(50_000):  # 16 KiB each: 800 MB in all, none of them big
+    with open(f"many/{i}.bin", "wb") as f:
+        f.write(b"x" * 16384)
+'''
+FORK_BOMB = '''
+import os, signal
+
+children = []
+try:
+    while len(children) < 3000:  # forks until refused (a bomb would also fork in the children)
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        children.append(pid)
+except OSError as exc:
+    print("fork refused after", len(children), "processes:", exc.strerror)
+finally:
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+'''
+THREAD_BOMB = '''
+import threading
+
+release = threading.Event()
+threads = []
+try:
+    while len(threads) < 3000:
+        threads.append(threading.Thread(target=release.wait, daemon=True))
+        threads[-1].start()
+except RuntimeError as exc:
+    threads.pop()
+    print("threads refused after", len(threads), ":", exc)
+finally:
+    release.set()
+    for thread in threads:
+        thread.join()
+'''
 FIFO_FOR_THE_GRADER = '''
 import os
 import re
@@ -533,6 +576,10 @@ def system_loss(A, b, v):
     Case("links_its_folder_to_the_gradebook", (LS, "solution"), _append(LINKS_FOR_THE_HOST, after="setup_linear_system"),
          LS_FULL),
     Case("fills_the_disk_and_tmp", (LS, "solution"), _append(FILL_THE_DISK, after="setup_linear_system"), LS_FULL),
+    Case("fills_the_disk_with_many_small_files", (LS, "solution"), _append(MANY_FILES, after="setup_linear_system"),
+         ZERO_LS, dict.fromkeys(LS_FULL, "disk limit")),
+    Case("fork_bomb", (LS, "solution"), _append(FORK_BOMB, after="setup_linear_system"), LS_FULL),
+    Case("thread_bomb", (LS, "solution"), _append(THREAD_BOMB, after="setup_linear_system"), LS_FULL),
     Case("a_fifo_where_the_grader_reads", (LS, "solution"), _append(FIFO_FOR_THE_GRADER, after="setup_linear_system"),
          ZERO_LS, dict.fromkeys(LS_FULL, "not a regular file")),
     Case("trains_w_b_another_way_after_the_given_loop", (LR, "solution"),

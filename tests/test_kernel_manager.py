@@ -134,3 +134,84 @@ def test_no_grader_code_reference_or_grading_seed_is_readable_inside_a_grading_k
     assert set(seen["imports"].values()) == {"ModuleNotFoundError"}, seen["imports"]
     assert all(v in ("FileNotFoundError", "PermissionError") for v in seen["files"].values()), seen["files"]
     assert seen["env"] == [], "the grading seed reached the kernel"
+
+
+FORK_UNTIL_REFUSED = """
+import os, signal
+children = []
+try:
+    while len(children) < 3000:  # a bomb would not stop; this one does, where the host could not
+        pid = os.fork()
+        if pid == 0:
+            signal.pause()
+            os._exit(0)
+        children.append(pid)
+    refused = None
+except OSError as exc:
+    refused = exc.strerror
+print(len(children), refused, flush=True)
+"""
+FORK_AFTER = """
+for pid in children:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+"""
+THREADS = """
+import threading
+done = threading.Event()
+threads = [threading.Thread(target=done.wait) for _ in range(50)]
+for t in threads:
+    t.start()
+done.set()
+print(len(threads), "threads", flush=True)
+"""
+
+
+def run_cells(work, cells: list[str], timeout=120) -> list[str]:
+    """The stdout of each of ``cells``, run in one grading kernel working in ``work``."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(work)}}).execute()
+    return ["".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout") for cell in nb.cells]
+
+
+def test_a_fork_bomb_stops_at_the_task_cap_and_a_kernel_graded_meanwhile_still_starts_threads(tmp_path):
+    require_bubblewrap()
+    seen = {}
+
+    def other_kernel():
+        seen["other"] = run_cells(tmp_path, [THREADS])
+
+    bomb = NotebookClient(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(FORK_UNTIL_REFUSED), nbformat.v4.new_code_cell(FORK_AFTER)]),
+        kernel_manager_class=GradingKernelManager, timeout=120, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}})
+    with bomb.setup_kernel():
+        forked, refused = bomb.execute_cell(bomb.nb.cells[0], 0).outputs[0]["text"].split(maxsplit=1)
+        # while the bomb's children live, another student's kernel starts and runs threads
+        thread = __import__("threading").Thread(target=other_kernel)
+        thread.start()
+        thread.join(timeout=180)
+        bomb.execute_cell(bomb.nb.cells[1], 1)
+    assert int(forked) <= kernel_manager.limits.PROCESSES, f"{forked} processes forked"
+    assert "Resource temporarily unavailable" in refused
+    assert seen.get("other") == ["50 threads\n"], seen
+
+
+def test_disk_use_counts_blocks_held_and_entries_and_never_follows_links(tmp_path, monkeypatch):
+    big = tmp_path / "outside.bin"
+    big.write_bytes(b"x" * 2**20)
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "data.bin").write_bytes(b"y" * 300_000)
+    with open(work / "sparse.bin", "wb") as f:  # 1 GiB long, nothing written
+        f.truncate(2**30)
+    (work / "link").symlink_to(big)
+    used, entries = kernel_manager.disk_used(work)
+    assert entries == 4
+    assert 300_000 <= used < 2**20, "the sparse file and the link's target are not counted"
+    assert kernel_manager.over_disk_limit(work) is None
+    monkeypatch.setattr(kernel_manager.limits, "DISK_BYTES", 100_000)
+    assert "more than 0 MiB" in kernel_manager.over_disk_limit(work)
+    monkeypatch.setattr(kernel_manager.limits, "DISK_ENTRIES", 3)
+    assert "more than 3 files" in kernel_manager.over_disk_limit(work)

@@ -1,0 +1,97 @@
+"""Which user a grading kernel runs as, and how many tasks (processes and threads) it may have.
+
+The task cap is RLIMIT_NPROC, which counts every task of a *user* and never applies to root.
+A grader running as root therefore starts each kernel as a user of its own (``setpriv``, a
+uid from ``UID_BASE`` up, no groups, no capabilities, no new privileges): the cap applies,
+one kernel's fork bomb cannot take the task budget of another kernel or of the grader, and
+files readable only by root (the grader's own, a Gradescope ``/autograder/source``) are not
+readable by the kernel. A grader running as an ordinary user cannot change user: its kernels
+are allowed ``limits.PROCESSES`` tasks more than that user had when the kernel started.
+
+``GD_GRADING_KERNEL_UID``: one fixed uid for every kernel, or ``root`` to keep kernels as root
+(then without a task cap).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograde import limits
+
+#: First uid given to kernels when the grader is root (no account needed; far above real users).
+UID_BASE = 1_900_000_000
+_UID_SPAN = 1 << 20
+_counter = itertools.count()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class KernelUser:
+    """``uid`` (None: the grader's own user), the ``prefix`` that switches to it (a ``setpriv``
+    command line, empty when there is no switch) and ``tasks``, the kernel's RLIMIT_NPROC (None: no cap)."""
+
+    uid: int | None
+    prefix: tuple[str, ...]
+    tasks: int | None
+
+    def line(self) -> str:
+        """One line for the isolation report."""
+        if self.tasks is None:
+            return "no task cap (kernels run as root)"
+        who = f"its own user (uid {self.uid})" if self.uid is not None else "the grading user"
+        return f"each kernel runs as {who} with at most {self.tasks} processes and threads"
+
+    def give(self, *paths: Path) -> None:
+        """Hand ``paths`` (and everything under them, links not followed) to the kernel's user."""
+        if self.uid is None:
+            return
+        for top in paths:
+            os.chown(top, self.uid, self.uid, follow_symlinks=False)
+            for folder, dirs, files in os.walk(top):
+                for name in (*dirs, *files):
+                    os.chown(os.path.join(folder, name), self.uid, self.uid, follow_symlinks=False)
+
+
+def user_tasks(uid: int) -> int:
+    """The tasks (threads of every process) of ``uid`` on this machine, from /proc (0 where absent)."""
+    total = 0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
+            total += int(fields.get("Threads", "1").strip() or 1)
+    return total
+
+
+def _next_uid() -> int:
+    with _lock:
+        n = next(_counter)
+    return UID_BASE + ((os.getpid() << 8) + n) % _UID_SPAN
+
+
+def for_new_kernel() -> KernelUser:
+    """The user and task cap of the next kernel (see the module's docstring)."""
+    if os.name != "posix":
+        return KernelUser(None, (), None)
+    if os.geteuid() != 0:
+        return KernelUser(None, (), user_tasks(os.geteuid()) + limits.PROCESSES)
+    setting = limits.env("KERNEL_UID")
+    setpriv = shutil.which("setpriv")
+    if setting == "root" or setpriv is None:
+        return KernelUser(None, (), None)
+    uid = int(setting) if setting else _next_uid()
+    prefix = (setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+              "--inh-caps=-all", "--bounding-set=-all", "--")
+    return KernelUser(uid, prefix, limits.PROCESSES)

@@ -1,0 +1,57 @@
+"""Which user a grading kernel runs as and its task cap (autograde/kernel_user.py); no kernel started."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from autograde import kernel_user, limits
+
+
+def test_a_root_grader_gives_each_kernel_a_user_of_its_own_with_the_task_cap(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.delenv("GD_GRADING_KERNEL_UID", raising=False)
+    if kernel_user.shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    users = [kernel_user.for_new_kernel() for _ in range(3)]
+    assert len({u.uid for u in users}) == 3
+    assert all(u.uid >= kernel_user.UID_BASE and u.tasks == limits.PROCESSES for u in users)
+    assert users[0].prefix[1:3] == (f"--reuid={users[0].uid}", f"--regid={users[0].uid}")
+    assert "--no-new-privs" in users[0].prefix and "--clear-groups" in users[0].prefix
+    assert f"uid {users[0].uid}" in users[0].line() and str(limits.PROCESSES) in users[0].line()
+
+
+def test_a_root_grader_told_to_keep_root_says_there_is_no_task_cap(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setenv("GD_GRADING_KERNEL_UID", "root")
+    user = kernel_user.for_new_kernel()
+    assert user.uid is None and user.prefix == () and user.tasks is None
+    assert "no task cap" in user.line()
+
+
+def test_an_ordinary_grader_caps_its_kernels_above_the_tasks_it_already_has(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    monkeypatch.setattr(kernel_user, "user_tasks", lambda uid: 30 if uid == 4242 else 0)
+    user = kernel_user.for_new_kernel()
+    assert user.uid is None and user.prefix == ()
+    assert user.tasks == 30 + limits.PROCESSES
+
+
+def test_the_tasks_of_this_process_are_counted():
+    assert kernel_user.user_tasks(os.getuid()) >= 1
+
+
+def test_handing_a_folder_to_the_kernel_user_never_follows_links(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("changing owners needs root")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("host", encoding="utf-8")
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "a.txt").write_text("a", encoding="utf-8")
+    (work / "link").symlink_to(outside)
+    kernel_user.KernelUser(1900000077, (), 10).give(work)
+    assert (work / "sub" / "a.txt").stat().st_uid == 1900000077
+    assert (work / "link").lstat().st_uid == 1900000077
+    assert outside.stat().st_uid == 0, "the link's target keeps its owner"
