@@ -96,15 +96,19 @@ def discover(root: Path) -> list[Student]:
     return sorted(students.values(), key=lambda s: s.name)
 
 
-def shard(students: list[Student], spec: str | None) -> list[Student]:
-    """The I-th of N interleaved slices (``spec`` = "I/N", 1-based); everyone when None."""
+def shard(students: list[Student], spec: str | None, base: int = 1) -> list[Student]:
+    """The I-th of N interleaved slices (``spec`` = "I/N", counted from ``base``); everyone when None.
+
+    ``base`` 0 takes Kubernetes' ``JOB_COMPLETION_INDEX`` (0 to N-1) as it is.
+    """
     if not spec:
         return students
     m = re.fullmatch(r"(\d+)/(\d+)", spec)
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise SystemExit(f"--shard {spec}: expected I/N with 1 <= I <= N, e.g. 1/4")
-    i, n = int(m.group(1)), int(m.group(2))
-    return [s for k, s in enumerate(students) if k % n == i - 1]
+    if not m or not base <= int(m.group(1)) <= int(m.group(2)) - 1 + base:
+        raise SystemExit(f"--shard {spec}: expected I/N with {base} <= I <= N{'' if base == 1 else ' - 1'}, "
+                         f"e.g. {base}/4" + ("" if base == 0 else "; with --shard-base 0, 0/4 to 3/4"))
+    i, n = int(m.group(1)) - base, int(m.group(2))
+    return [s for k, s in enumerate(students) if k % n == i]
 
 
 def select(students: list[Student], names: list[str] | None, root: Path) -> list[Student]:
@@ -252,7 +256,8 @@ def grade(args) -> int:
         isolation = require_sandbox()
     except SandboxUnavailable as exc:
         raise SystemExit(str(exc)) from None
-    students = shard(select(discover(args.submissions), args.student, args.submissions), args.shard)
+    students = shard(select(discover(args.submissions), args.student, args.submissions), args.shard,
+                     args.shard_base)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(students)} students with {args.jobs} job(s)"
@@ -313,6 +318,8 @@ def add_grade_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("--out", type=Path, required=True, help="results folder")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
+    g.add_argument("--shard-base", type=int, choices=(0, 1), default=1,
+                   help="number of the first slice: 1 (default) or 0, for Kubernetes' JOB_COMPLETION_INDEX")
     g.add_argument("--student", action="append", metavar="NAME",
                    help="grade only this student (repeatable; names as `list` prints them)")
     g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)

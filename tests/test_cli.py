@@ -160,3 +160,14 @@ def test_the_module_form_still_runs_the_same_commands(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autograde.classgrade", "list", str(subs)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0 and "2 students" in proc.stdout and "ann\tno notebooks" in proc.stdout, proc.stderr
+
+
+def test_shard_base_zero_takes_kubernetes_completion_indexes():
+    students = [classgrade.Student(n) for n in "abcde"]
+    zero = [classgrade.shard(students, f"{i}/2", base=0) for i in (0, 1)]
+    one = [classgrade.shard(students, f"{i}/2") for i in (1, 2)]
+    assert zero == one
+    with pytest.raises(SystemExit, match="0 <= I <= N - 1"):
+        classgrade.shard(students, "2/2", base=0)
+    with pytest.raises(SystemExit, match="with --shard-base 0, 0/4 to 3/4"):
+        classgrade.shard(students, "0/2")

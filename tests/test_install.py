@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -99,11 +100,14 @@ def test_student_readme_installs_from_the_requirements_file():
 
 # --- resolving against the package registry ------------------------------------------------------
 
-def pip_report(reqs: list[Requirement], tags: list[str], *extra: str) -> subprocess.CompletedProcess:
-    """``pip install --dry-run --report -`` for another platform's wheels (nothing is installed)."""
+def pip_report(reqs: list[Requirement], tags: list[str], *extra: str, python: str = "3.11") -> subprocess.CompletedProcess:
+    """``pip install --dry-run --report -`` for another platform's wheels (nothing is installed).
+
+    ``python`` "3.11" means 3.11.0 to pip (Requires-Python ">=3.11.5" rules a wheel out).
+    """
     with tempfile.TemporaryDirectory() as target:
         cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+               "--only-binary=:all:", "--python-version", python, "--implementation", "cp",
                "--target", target, "--report", "-", "--timeout", "30", "--retries", "1", *extra,
                *[a for tag in tags for a in ("--platform", tag)], *map(str, reqs)]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -169,3 +173,20 @@ def test_the_whole_install_resolves_to_wheels_on_each_platform(registry, platfor
              or not r.specifier.contains(resolved[canonicalize_name(r.name)]["version"], prereleases=True)]
     assert not unmet, f"{platform}: requirements not met by one set of wheels: {unmet}"
     assert sorted(TENSORFLOWS & resolved.keys()) == [tensorflow], sorted(resolved)
+
+
+@pytest.mark.registry
+def test_the_grading_images_pinned_install_resolves(registry):
+    """docker/Dockerfile installs with docker/constraints.txt: those exact wheels exist for Linux x86_64."""
+    constraints = ROOT / "docker" / "constraints.txt"
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    python = re.search(r"PYTHON_IMAGE=python:(\d+\.\d+\.\d+)-", dockerfile).group(1)  # the image's Python
+    top = chosen(project_requirements(), environment("linux-x86_64", python.rsplit(".", 1)[0]))
+    proc = pip_report(top, PLATFORMS["linux-x86_64"][1], "--constraint", str(constraints), python=python)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pins = {canonicalize_name(Requirement(ln).name): str(Requirement(ln).specifier).removeprefix("==")
+            for ln in constraints.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")}
+    resolved = {canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"]
+                for i in json.loads(proc.stdout)["install"]}
+    assert {n: v for n, v in resolved.items() if n in pins and pins[n] != v} == {}
+    assert sorted(set(resolved) - set(pins)) == [], "every installed package is pinned: run `make docker-constraints`"
