@@ -7,7 +7,8 @@ markers choose ``tensorflow-cpu`` where it exists beside ``tensorflow`` (no CUDA
 ``tensorflow`` elsewhere, so macOS has one name on both chips.
 
 The resolving tests ask the package registry; without it they skip naming it, or fail when
-``GD_REQUIRE_REGISTRY=1`` (CI). ``-m "not registry"`` leaves them out.
+``GD_REQUIRE_REGISTRY=1`` (CI). ``-m "not registry"`` leaves them out. The direct requirements'
+wheels are checked in the fast tests (15-45 s); whole resolutions are ``slow`` (1-2.5 minutes).
 """
 
 from __future__ import annotations
@@ -151,6 +152,18 @@ def needed(resolved: dict[str, dict], top: list[Requirement], env: dict[str, str
 
 @pytest.mark.registry
 @pytest.mark.parametrize("platform", PLATFORMS)
+def test_each_direct_requirement_has_a_wheel_on_each_platform(registry, platform):
+    """The fast part (about 3 s a platform): TensorFlow and the other direct requirements, no deps."""
+    _, tags, tensorflow = PLATFORMS[platform]
+    proc = pip_report(chosen(project_requirements(), environment(platform, "3.11")), tags, "--no-deps")
+    assert proc.returncode == 0, f"{platform}: {proc.stderr[-2000:]}"
+    names = {canonicalize_name(i["metadata"]["name"]) for i in json.loads(proc.stdout)["install"]}
+    assert sorted(TENSORFLOWS & names) == [tensorflow]
+
+
+@pytest.mark.slow
+@pytest.mark.registry
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_the_whole_install_resolves_to_wheels_on_each_platform(registry, platform):
     _, tags, tensorflow = PLATFORMS[platform]
     env = environment(platform, "3.11")
@@ -175,6 +188,7 @@ def test_the_whole_install_resolves_to_wheels_on_each_platform(registry, platfor
     assert sorted(TENSORFLOWS & resolved.keys()) == [tensorflow], sorted(resolved)
 
 
+@pytest.mark.slow
 @pytest.mark.registry
 def test_the_grading_images_pinned_install_resolves(registry):
     """docker/Dockerfile installs with docker/constraints.txt: those exact wheels exist for Linux x86_64."""
