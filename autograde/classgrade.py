@@ -1,7 +1,10 @@
 """Grade a whole class with the hidden pytest graders: in parallel, sharded, with reports CI and LMSs read.
 
-    python -m autograde.classgrade grade SUBMISSIONS --out DIR [--jobs N] [--shard I/N]
+    python -m autograde.classgrade grade SUBMISSIONS --out DIR [--jobs N] [--shard I/N] [--student NAME ...]
     python -m autograde.classgrade merge DIR [DIR ...] --out DIR
+    python -m autograde.classgrade list SUBMISSIONS
+
+The console command ``gdgrade`` (``autograde/cli.py``) runs the same commands and ``report``.
 
 SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/gd_applications/*.ipynb``), a
 folder of student folders holding notebooks, or a flat folder of notebooks named by student
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import hashlib
 import io
 import json
@@ -92,15 +96,37 @@ def discover(root: Path) -> list[Student]:
     return sorted(students.values(), key=lambda s: s.name)
 
 
-def shard(students: list[Student], spec: str | None) -> list[Student]:
-    """The I-th of N interleaved slices (``spec`` = "I/N", 1-based); everyone when None."""
+def shard(students: list[Student], spec: str | None, base: int = 1) -> list[Student]:
+    """The I-th of N interleaved slices (``spec`` = "I/N", counted from ``base``); everyone when None.
+
+    ``base`` 0 takes Kubernetes' ``JOB_COMPLETION_INDEX`` (0 to N-1) as it is.
+    """
     if not spec:
         return students
     m = re.fullmatch(r"(\d+)/(\d+)", spec)
-    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise SystemExit(f"--shard {spec}: expected I/N with 1 <= I <= N, e.g. 1/4")
-    i, n = int(m.group(1)), int(m.group(2))
-    return [s for k, s in enumerate(students) if k % n == i - 1]
+    if not m or not base <= int(m.group(1)) <= int(m.group(2)) - 1 + base:
+        raise SystemExit(f"--shard {spec}: expected I/N with {base} <= I <= N{'' if base == 1 else ' - 1'}, "
+                         f"e.g. {base}/4" + ("" if base == 0 else "; with --shard-base 0, 0/4 to 3/4"))
+    i, n = int(m.group(1)) - base, int(m.group(2))
+    return [s for k, s in enumerate(students) if k % n == i]
+
+
+def select(students: list[Student], names: list[str] | None, root: Path) -> list[Student]:
+    """Only the students named (as listed by ``gdgrade list``); everyone when ``names`` is empty."""
+    if not names:
+        return students
+    by_name = {unicodedata.normalize("NFC", s.name): s for s in students}
+    by_name.update({s.key: s for s in students})
+    wanted = [unicodedata.normalize("NFC", n) for n in names]
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        hints = [f"{n!r} (did you mean {', '.join(map(repr, close))}?)" if close else repr(n)
+                 for n in unknown for close in [difflib.get_close_matches(n, list(by_name), n=2)]]
+        raise SystemExit(f"--student {', '.join(hints)}: no such student in {root} ({len(students)} found). "
+                         f"Fix: `gdgrade list {root}` (or `python -m autograde.classgrade list {root}`) "
+                         "prints every student's name as --student takes it.")
+    chosen = {id(by_name[n]) for n in wanted}
+    return [s for s in students if id(s) in chosen]
 
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
@@ -230,11 +256,13 @@ def grade(args) -> int:
         isolation = require_sandbox()
     except SandboxUnavailable as exc:
         raise SystemExit(str(exc)) from None
-    students = shard(discover(args.submissions), args.shard)
+    students = shard(select(discover(args.submissions), args.student, args.submissions), args.shard,
+                     args.shard_base)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(students)} students with {args.jobs} job(s)"
-          + (f", shard {args.shard}" if args.shard else ""), flush=True)
+          + (f", shard {args.shard}" if args.shard else "")
+          + (f", only {', '.join(s.name for s in students)}" if args.student else ""), flush=True)
     print(f"  {isolation}", flush=True)
     t0 = time.perf_counter()
     done = 0
@@ -262,6 +290,10 @@ def grade(args) -> int:
 def merge(args) -> int:
     """Join shard outputs: copy every student's folder into ``--out`` and rebuild grades.csv."""
     for part in args.parts:
+        if not (part / "students").is_dir():
+            raise SystemExit(f"{part / 'students'}: not found. Fix: pass the --out folders of "
+                             "`gdgrade grade` (one per shard).")
+    for part in args.parts:
         for folder in sorted((part / "students").glob("*")):
             dest = args.out / "students" / folder.name
             if dest.exists():
@@ -271,24 +303,50 @@ def merge(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograde.classgrade",
-                                     description="Grade a class with the hidden pytest graders.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("grade", help="grade every submission under a folder")
-    g.add_argument("submissions", type=Path)
+def list_students(args) -> int:
+    """Print every student found under SUBMISSIONS, with their notebooks and problems."""
+    students = discover(args.submissions)
+    for s in students:
+        print(f"{s.name}\t{', '.join(p.name for p in s.files) or 'no notebooks'}"
+              + "".join(f"\n    ! {p}" for p in s.problems))
+    print(f"{len(students)} students in {args.submissions}")
+    return 0
+
+
+def add_grade_arguments(g: argparse.ArgumentParser) -> None:
+    g.add_argument("submissions", type=Path, help="nbgrader's submitted/, a folder per student, or notebooks")
     g.add_argument("--out", type=Path, required=True, help="results folder")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
+    g.add_argument("--shard-base", type=int, choices=(0, 1), default=1,
+                   help="number of the first slice: 1 (default) or 0, for Kubernetes' JOB_COMPLETION_INDEX")
+    g.add_argument("--student", action="append", metavar="NAME",
+                   help="grade only this student (repeatable; names as `list` prints them)")
     g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)
     g.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT)
     g.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even where bubblewrap cannot sandbox the kernels (not recommended)")
     g.set_defaults(func=grade)
-    m = sub.add_parser("merge", help="join the outputs of several shards")
-    m.add_argument("parts", type=Path, nargs="+")
+
+
+def add_merge_arguments(m: argparse.ArgumentParser) -> None:
+    m.add_argument("parts", type=Path, nargs="+", help="results folders of the shards")
     m.add_argument("--out", type=Path, required=True)
     m.set_defaults(func=merge)
+
+
+def add_list_arguments(ls: argparse.ArgumentParser) -> None:
+    ls.add_argument("submissions", type=Path)
+    ls.set_defaults(func=list_students)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde.classgrade",
+                                     description="Grade a class with the hidden pytest graders (also `gdgrade`).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_grade_arguments(sub.add_parser("grade", help="grade every submission under a folder"))
+    add_merge_arguments(sub.add_parser("merge", help="join the outputs of several shards"))
+    add_list_arguments(sub.add_parser("list", help="print the students found in a submissions folder"))
     args = parser.parse_args(argv)
     return args.func(args)
 

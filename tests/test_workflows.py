@@ -39,9 +39,11 @@ def test_class_grading_workflow_is_sandboxed_read_only_and_installs_what_each_jo
             if str(step.get("uses", "")).startswith("actions/checkout"):
                 assert step["with"]["persist-credentials"] is False, name
         runs = " ".join(step.get("run", "") for step in steps(job))
-        if "autograde" in runs:
+        if "gdgrade" in runs or "autograde" in runs:
             assert "pip install" in runs, f"job {name} runs the graders without installing them"
     grade = " ".join(s.get("run", "") for s in steps(flow["jobs"]["grade"]))
     assert "apt-get install" in grade and "bubblewrap" in grade and "apparmor_restrict_unprivileged_userns=0" in grade
     assert "--allow-unsandboxed" not in grade
     assert "strategy.job-total" in grade, "the shard count follows the matrix"
+    merge = " ".join(s.get("run", "") for s in steps(flow["jobs"]["merge"]))
+    assert "gdgrade merge" in merge and "gdgrade report" in merge
