@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup main test test-fast lint release examples bench clean
+.PHONY: setup main test test-fast lint release examples bench gradescope gradescope-check clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: setup       ## grading times, notebook times, the lesson's original loops
 	$(PY) bench/lesson_mnist.py
 	$(PY) bench/calibrate_linear_system.py
 	$(PY) bench/corpus_report.py
+
+gradescope: setup  ## build dist/autograder.zip for Gradescope (README: "Grading on Gradescope")
+	$(PY) gradescope/build.py
+
+gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; ~7 min)
+	$(PY) tests/gradescope_harness.py
 
 clean:             ## remove the nbgrader stages, gradebook and grades.csv made by `make main`
 	rm -rf submitted autograded feedback gradebook.db grades.csv grading-results

@@ -29,8 +29,9 @@ VISIBLE, AFTER_PUBLISHED, STAFF_ONLY = "visible", "after_published", "hidden"
 #: What a student reads when grading broke (the reason is in a staff-only test).
 GRADING_FAILED = ("Grading could not finish, for reasons outside your work; the course staff can see "
                   "the details. / 評分未能完成（與你的作答無關），助教可看到詳細原因。")
-#: Memory a Gradescope container needs to grade (MiB): a grading kernel with TensorFlow and the
-#: grader's process together peak near 2.3 GB (README, "Grading on Gradescope").
+#: Memory a Gradescope container needs to grade (MiB). Measured (README, "Grading on Gradescope"):
+#: the grader and a kernel peak at 1.3 GB resident, but a kernel maps up to 2.5 GB of address
+#: space (TensorFlow), and its address-space limit is at most the container's memory.
 MIN_CONTAINER_MB = 3072
 #: Folders of an upload that hold no submission (editor and archive leftovers).
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
@@ -87,8 +88,9 @@ def find_notebooks(folder: Path) -> tuple[list[Path], list[str]]:
         else:
             files.append(path)
     if not files:
-        problems.append("no notebooks (.ipynb) in the upload. Fix: upload 01_linear_system.ipynb, "
-                        "02_mnist_gradient_tape.ipynb and 03_logistic_regression.ipynb")
+        from autograde.registry import NOTEBOOKS
+
+        problems.append(f"no notebooks (.ipynb) in the upload. Fix: upload {', '.join(f'{s}.ipynb' for s in NOTEBOOKS)}")
     return files, problems
 
 
