@@ -46,7 +46,7 @@ bench: setup       ## grading times, notebook times, the lesson's original loops
 gradescope: setup  ## build dist/autograder.zip for Gradescope (README: "Grading on Gradescope")
 	$(PY) gradescope/build.py
 
-gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; ~7 min)
+gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; 7-15 min)
 	$(PY) tests/gradescope_harness.py
 
 clean:             ## remove the nbgrader stages, gradebook and grades.csv made by `make main`
