@@ -1,5 +1,5 @@
 """What a student sees in JupyterLab: a failing visible check shows its bilingual message and the
-student's own line, never the checker's stack.
+student's own line, never the checker's stack; TensorFlow starts without red log lines.
 
 The kernels run in ``release/gd_applications`` (the folder students open), with no ``TF_`` setting
 in their environment, as after `jupyter lab` started by hand.
@@ -130,6 +130,17 @@ def linear_system_kernel():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_first_cells_start_tensorflow_without_log_lines_on_stderr(notebook, request):
+    if notebook == "01_linear_system":
+        _, stderr = request.getfixturevalue("linear_system_kernel")
+    else:
+        with student_kernel() as kernel:
+            stderr = "".join(stderr_text(kernel.run(src)) for src in setup_sources(notebook))
+    assert not TF_NOISE.search(stderr), stderr
+
+
+@pytest.mark.slow
 def test_a_tensorflow_error_in_the_students_loss_shows_their_line_not_the_framework(linear_system_kernel):
     kernel, _ = linear_system_kernel
     kernel.run("def linear_system_loss(A, b, v):\n"
@@ -144,6 +155,7 @@ def test_a_tensorflow_error_in_the_students_loss_shows_their_line_not_the_framew
     assert "residuals = tf.matmul(A, v) - b" in text
     for framework in ("{{function_node", "[Op:", "tf.Tensor", "tensorflow/", "gdkit", "Traceback"):
         assert framework not in text, text
+    assert not TF_NOISE.search(stderr_text(outputs)), stderr_text(outputs)
 
 
 @pytest.mark.slow
