@@ -171,3 +171,18 @@ def test_a_wrong_return_value_is_shown_as_a_number_not_a_tensor(linear_system_ke
     text = "\n".join(error_lines(kernel.run(test_cell("01_linear_system", "gradient_step_matches_reference"))))
     assert "got 72538." in text and "卻回傳 72538。" in text, text
     assert "tf.Tensor" not in text and "numpy=" not in text, text
+
+
+#: The checks that grade a whole run (training, solving, accuracy) rather than one function.
+END_TO_END = {"01_linear_system": ("linear_systems_converge", "early_stopping_in_loop"),
+              "02_mnist_gradient_tape": ("mlp_test_accuracy",),
+              "03_logistic_regression": ("loss_decreases", "test_accuracy_reported", "logreg_test_accuracy")}
+END_TO_END_LINE = ("# 端對端檢查:失敗時先看上面較早失敗的單元檢查 / end-to-end check: when it fails, "
+                   "look first at the unit check above that failed first")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_end_to_end_checks_say_so_and_only_they_do(notebook):
+    saying = {c.metadata["nbgrader"]["grade_id"] for c in release_cells(notebook)
+              if c.metadata.get("nbgrader", {}).get("grade") and END_TO_END_LINE in c.source.splitlines()}
+    assert saying == set(END_TO_END[notebook])
