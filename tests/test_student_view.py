@@ -159,6 +159,18 @@ def test_a_tensorflow_error_in_the_students_loss_shows_their_line_not_the_framew
 
 
 @pytest.mark.slow
+def test_a_loss_that_returns_nothing_is_named_as_a_missing_return(linear_system_kernel):
+    kernel, _ = linear_system_kernel
+    kernel.run("def linear_system_loss(A, b, v):\n"
+               "    tf.reduce_sum(tf.square(tf.linalg.matvec(A, v) - b))\n")
+    lines = error_lines(kernel.run(test_cell("01_linear_system", "linear_system_loss_value")))
+    text = "\n".join(lines)
+    assert len(lines) <= 6, text
+    assert "是否忘了 `return`" in text and "did you forget `return`?" in text, text
+    assert "gdkit" not in text and "Traceback" not in text, text
+
+
+@pytest.mark.slow
 def test_a_wrong_return_value_is_shown_as_a_number_not_a_tensor(linear_system_kernel):
     kernel, _ = linear_system_kernel
     kernel.run("def linear_system_loss(A, b, v):\n"

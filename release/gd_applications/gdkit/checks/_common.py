@@ -122,9 +122,16 @@ def passed(what: str, not_checked: str) -> None:
 
 def as_scalar(value, name: str, reduce: str = "tf.reduce_mean") -> float:
     """The float inside a 0-d tensor or number; fails on more elements, naming ``reduce`` as the fix."""
+    if value is None:
+        raise CheckFailed(say(f"`{name}` 回傳了 None:是否忘了 `return`?",
+                              f"`{name}` returned None: did you forget `return`?"))
     shape = tuple(getattr(value, "shape", ()))
     if shape not in ((), (1,)):
         raise CheckFailed(say(f"`{name}` 應回傳純量,卻得到形狀 {shape}:是否忘了 `{reduce}`?",
                               f"`{name}` should return a scalar, got shape {shape}: "
                               f"did you forget `{reduce}`?"))
-    return float(np.asarray(value).reshape(()))
+    try:
+        return float(np.asarray(value).reshape(()))
+    except (TypeError, ValueError):
+        raise CheckFailed(say(f"`{name}` 應回傳一個數(純量張量),卻回傳 {shown(value)}。",
+                              f"`{name}` should return a number (a scalar tensor), got {shown(value)}.")) from None
