@@ -24,8 +24,8 @@ def quiet_tensorflow() -> None:
 
     nbgrader scores a test cell that writes to stderr as 0, so warnings must not
     reach a test cell. The C++ start-up lines are controlled by the environment
-    variables ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS`` (set them
-    before TensorFlow starts; the course's ``nbgrader_config.py`` does).
+    variables ``TF_CPP_MIN_LOG_LEVEL`` and ``TF_ENABLE_ONEDNN_OPTS``, read when
+    TensorFlow starts: each notebook's setup cell sets them before importing it.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.checks._common import CheckFailed, call_student, passed, say, shown
 from gdkit.checks._common import as_scalar as _as_scalar
 from gdkit.tolerance import rel_error
 
@@ -85,9 +85,9 @@ def check_step_lowers_loss(gradient_step) -> None:
                               f"The loss went up after one step, from {before:g} to {after:g}: "
                               "is the gradient step's sign reversed?"))
     if returned is None or rel_error(as_scalar(returned, "gradient_step"), before) > LOSS_TOL:
-        raise CheckFailed(say(f"`gradient_step` 應回傳更新前的損失 {before:g},卻回傳 {returned!r}。",
+        raise CheckFailed(say(f"`gradient_step` 應回傳更新前的損失 {before:g},卻回傳 {shown(returned)}。",
                               f"`gradient_step` should return the loss before the update, {before:g}, "
-                              f"got {returned!r}."))
+                              f"got {shown(returned)}."))
     passed("one Adam step from (1, 2) lowers the loss and returns the loss before the step",
            "that the step equals the reference step exactly (hidden tests do)")
 
@@ -103,8 +103,8 @@ def check_stop_rule_examples(should_stop) -> None:
         got = call_student(should_stop, loss, previous, tol, name="should_stop")
         if bool(got) != expected:
             raise CheckFailed(
-                say(f"should_stop({loss}, {previous}, {tol}) 應為 {expected},卻得到 {got}。",
-                    f"should_stop({loss}, {previous}, {tol}) should be {expected}, got {got} "
+                say(f"should_stop({loss}, {previous}, {tol}) 應為 {expected},卻得到 {shown(got)}。",
+                    f"should_stop({loss}, {previous}, {tol}) should be {expected}, got {shown(got)} "
                     f"({meaning}).")
                 + "\n" + say("規則是 |loss − previous_loss| < tol 時停止。",
                              "The rule: stop when |loss − previous_loss| < tol.")

@@ -36,9 +36,10 @@ def check_logits_and_loss_example(logits, cross_entropy) -> None:
     expected = np.full((2, 10), 0.5, np.float32)
     expected[0, 3], expected[1, 7] = 2.5, -0.5
     if z.shape != (2, 10) or rel_error(z, expected) > TOL:
-        raise CheckFailed(say(f"logits 應為 x·W + b,形狀 (2, 10);第一列應為 {expected[0]},卻得到 {z[:1]}。",
+        first = np.atleast_1d(z)[:1]  # a 0-d answer has no first row
+        raise CheckFailed(say(f"logits 應為 x·W + b,形狀 (2, 10);第一列應為 {expected[0]},卻得到 {first}。",
                               f"logits should be x·W + b with shape (2, 10); its first row should be "
-                              f"{expected[0]}, got {z[:1]} (shape {z.shape}): multiply x by W (tf.matmul), then add b."))
+                              f"{expected[0]}, got {first} (shape {z.shape}): multiply x by W (tf.matmul), then add b."))
     got = scalar(call_student(cross_entropy, tf.constant([3, 7]), tf.zeros((2, 10)),
                               name="cross_entropy"), "cross_entropy")
     if rel_error(got, math.log(10)) > TOL:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from gdkit.checks._common import CheckFailed, call_student, passed, say
+from gdkit.checks._common import CheckFailed, call_student, passed, say, shown
 from gdkit.checks._common import as_scalar as scalar
 from gdkit.tolerance import rel_error
 
@@ -105,7 +105,7 @@ def check_training_mode(train_step) -> None:
         raise CheckFailed(say(
             "訓練時要呼叫 `model(x, training=True)`:否則 Dropout 不會作用(課文就漏了這一點)。",
             "Call the model as `model(x, training=True)` while training: without it Dropout never "
-            f"acts (the lesson forgot it). The model saw training={seen[-1] if seen else None}.",
+            f"acts (the lesson forgot it). The model saw training={shown(seen[-1]) if seen else None}.",
         ))
     passed("the model is called with training=True inside the step", "nothing else")
 
