@@ -18,6 +18,8 @@ class Check:
     ``judged_after``: the grade_id of a given (read-only) cell right after which the judge runs,
     instead of at the test cell: it then reads what that given code produced (e.g. the weights
     the given training loop trained), before any later cell of the student can replace them.
+    ``follows``: for an end-to-end check, the unit checks it depends on; when it fails after one of
+    them failed, its message says that it follows from that one.
     """
 
     grade_id: str
@@ -27,6 +29,7 @@ class Check:
     judge: Callable
     visible: bool = True
     judged_after: str | None = None
+    follows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ front ends that keep only the text (nbgrader's autograded notebooks).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from gdkit.errors import TRANSLATIONS
 
 #: Every cause an exercise has declared, by id.
 CAUSES: dict[str, Cause] = {}
@@ -35,6 +38,11 @@ class Cause:
         return f"可能原因:{self.zh}\nLikely cause: {self.en}"
 
 
+# the causes of TensorFlow errors, told in the kernel by gdkit.probe, are known here too
+for _id, _pattern, _zh, _en in TRANSLATIONS:
+    Cause(_id, re.sub(r"\{\d\}", "…", _zh), re.sub(r"\{\d\}", "…", _en))
+
+
 def which(got, variants: Iterable[tuple[Cause, object]], rtol: float = 1e-4, floor: float = 1e-6) -> Cause | None:
     """The first cause whose value (an array or number) ``got`` matches within ``rtol`` (relative,
     with ``floor`` for values near 0); None when none does."""
@@ -49,9 +57,23 @@ def which(got, variants: Iterable[tuple[Cause, object]], rtol: float = 1e-4, flo
     return None
 
 
+def consistent(cases: Iterable[tuple[object, list[tuple[Cause, object]]]], rtol: float = 1e-4) -> Cause | None:
+    """The first cause that explains every case, each ``(got, variants)``: a value and what each
+    mistake would have given there (one case can fit several mistakes; all together fewer)."""
+    cases = list(cases)
+    if not cases:
+        return None
+    for cause, _ in cases[0][1]:
+        if all(which(got, [(c, v) for c, v in variants if c is cause], rtol) for got, variants in cases):
+            return cause
+    return None
+
+
 def find(message: str) -> Cause | None:
-    """The declared cause whose English sentence ``message`` contains."""
+    """The declared cause whose English sentence ``message`` contains (… in a sentence stands for
+    the values it names)."""
     for cause in CAUSES.values():
-        if f"Likely cause: {cause.en}" in message:
+        pattern = ".*?".join(re.escape(part) for part in f"Likely cause: {cause.en}".split("…"))
+        if re.search(pattern, message):
             return cause
     return None

@@ -185,6 +185,12 @@ def judge(check, kernel: Kernel, seed: int) -> Verdict:
     return Verdict(check.grade_id, passed, message, round(time.perf_counter() - start, 3))
 
 
+def follows_from(grade_id: str) -> str:
+    """The line an end-to-end check adds when a unit check it depends on failed first."""
+    return (f"這是端對端檢查:它跟著上面較早失敗的 `{grade_id}` 一起失敗,請先修正那一項。\n"
+            f"This end-to-end check follows from `{grade_id}` above, which failed first: fix that one first.")
+
+
 def verdict_outputs(verdict: Verdict, description: str) -> list:
     """A test cell's outputs for nbgrader: a line when passed (full points), an error when not (zero)."""
     import nbformat

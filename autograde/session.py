@@ -26,7 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Bool, Integer
 
 from autograde import limits
-from autograde.judge import Kernel, Verdict, judge, verdict_outputs
+from autograde.judge import Kernel, Verdict, follows_from, judge, verdict_outputs
 from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
 from autograde.registry import BY_ID, CHECKS
@@ -150,7 +150,12 @@ class GradingSession(NotebookClient):
     def _judge(self, check, index: int) -> Verdict:
         kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout,
                         owner=self.km.user.uid)
-        return judge(check, kernel, limits.grading_seed())
+        verdict = judge(check, kernel, limits.grading_seed())
+        if not verdict.passed:
+            first = next((g for g in check.follows if g in self.verdicts and not self.verdicts[g].passed), None)
+            if first:
+                verdict.message += "\n" + follows_from(first)
+        return verdict
 
     def on_cell_executed(self, **kwargs):
         """Keep an error the reply reports but no output shows (a time limit: the kernel was

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from autograde import diagnose
 from autograde.runner import NotebookGrade
+
+
+def _cause(message: str) -> str | None:
+    found = diagnose.find(message or "")
+    return found.id if found else None
 
 
 def summary(student: str, grades: list[NotebookGrade]) -> dict:
@@ -28,6 +34,7 @@ def summary(student: str, grades: list[NotebookGrade]) -> dict:
                 "hidden_only": not r.check.visible,
                 "description": r.check.description,
                 "message": r.message,
+                "cause": None if r.passed else _cause(r.message),
                 "seconds": r.seconds,
             } for r in g.results],
         })

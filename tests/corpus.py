@@ -106,6 +106,14 @@ def _identity(nb) -> None:
     """The example as it is (a case that the examples already make)."""
 
 
+def _mistake(name: str) -> Callable:
+    """The answers of the typical mistake ``name`` of tests/mistakes.py."""
+    from tests.mistakes import MISTAKES
+
+    answers = next(m for m in MISTAKES if m.name == name).answers()
+    return _both(*(_answer(grade_id, source) for grade_id, source in answers.items()))
+
+
 def _both(*edits: Callable) -> Callable:
     def edit(nb):
         for e in edits:
@@ -602,6 +610,18 @@ def system_loss(A, b, v):
     Case("deletes_the_given_cells", (LS, "solution"), _given_cells_deleted, LS_FULL),
     Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
+    # typical mistakes (tests/mistakes.py), graded whole: charged once, end-to-end checks say why
+    Case("mistake_step_loss_outside_the_tape", (LS, "solution"), _mistake("step_loss_outside_the_tape"),
+         {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0},
+         {"gradient_step_matches_reference": "no gradients at all",
+          "linear_systems_converge": "follows from `gradient_step_matches_reference`"}),
+    Case("mistake_mnist_loss_sum_instead_of_mean", (MLP, "solution"), _mistake("mnist_loss_sum_instead_of_mean"),
+         {**MLP_FULL, "mnist_loss_value": 0}, {"mnist_loss_value": "summed, not averaged"}),
+    Case("mistake_logits_missing_bias", (LR, "solution"), _mistake("logits_missing_bias"),
+         {**LR_FULL, "logits_and_loss_value": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
+         {"logits_and_loss_value": "bias is missing",
+          "loss_decreases": "follows from `logits_and_loss_value`",
+          "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
 )
 
 

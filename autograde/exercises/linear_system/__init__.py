@@ -17,8 +17,10 @@ CHECKS = (
           checks.stop_rule),
     Check("linear_systems_converge", NOTEBOOK, 3,
           "The loss and step solve the lesson's three systems and unseen ones from random starts.",
-          checks.systems_converge, visible=False),
+          checks.systems_converge, visible=False,
+          follows=('linear_system_loss_value', 'gradient_step_matches_reference')),
     Check("early_stopping_in_loop", NOTEBOOK, 2,
           "Inside the loop the rule stops well before the epoch limit, near the solution.",
-          checks.early_stopping_in_loop, visible=False),
+          checks.early_stopping_in_loop, visible=False,
+          follows=('early_stopping_rule',)),
 )

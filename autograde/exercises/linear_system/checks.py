@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from autograde import diagnose
+from autograde.exercises.linear_system import mistakes
 from autograde.exercises.linear_system import reference as ref
 from gdkit.checks import linear_system as visible
 from gdkit.checks._common import CheckFailed, say
@@ -49,14 +51,18 @@ def _loss_cases(seed: int):
 def loss_value(kernel, seed: int) -> None:
     """The loss equals the sum of squared residuals at known points and on new systems, and has the
     right gradient."""
-    for A, b, v, where in _loss_cases(seed):
-        got = kernel.call(f"{PROBES}:probe_loss", ("linear_system_loss",), A=A, b=b, v=v)
+    cases = _loss_cases(seed)
+    seen = [kernel.call(f"{PROBES}:probe_loss", ("linear_system_loss",), A=A, b=b, v=v) for A, b, v, _ in cases]
+    # the mistake that explains every value (a mean and half the sum agree on 2×2 systems, not on 3×3)
+    cause = diagnose.consistent((float(got["loss"]), mistakes.loss_variants(A, b, v))
+                                for got, (A, b, v, _) in zip(seen, cases, strict=True))
+    for got, (A, b, v, where) in zip(seen, cases, strict=True):
         loss, grad = float(got["loss"]), np.asarray(got["grad"], np.float64)
         expected = ref.loss(A, b, v)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
             raise CheckFailed(say(f"在 {where},損失應為 {expected:.6g},卻得到 {loss:.6g}。",
                                   f"At {where} the loss should be {expected:.6g}, got {loss:.6g}.")
-                              + "\n" + visible._loss_hint(loss, expected)
+                              + "\n" + (cause.text if cause else visible._loss_hint(loss, expected))
                               + ("" if where.startswith("(x") else "\n" + say(
                                   "請用參數 A、b,而不是課文的數字。",
                                   "Use A and b from the arguments (tf.linalg.matvec(A, v) - b), not the lesson's numbers.")))
@@ -67,7 +73,8 @@ def loss_value(kernel, seed: int) -> None:
         if rel_error(grad, ref.gradient(A, b, v)) > 1e-3:
             raise CheckFailed(say(f"在 {where},損失的梯度不對。",
                                   f"At {where} the gradient of your loss is {np.round(grad, 4)}, "
-                                  f"expected {np.round(ref.gradient(A, b, v), 4)}."))
+                                  f"expected {np.round(ref.gradient(A, b, v), 4)}.")
+                              + (f"\n{cause.text}" if cause else ""))
 
 
 # ------------------------------------------------------------------------------------- one step

@@ -15,13 +15,16 @@ CHECKS = (
           "One SGD step equals W − lr·dW, b − lr·db from a fixed point.", checks.sgd_step),
     Check("loss_decreases", NOTEBOOK, 2,
           "The training loss falls: recorded windows, and the grader's own full training loss.",
-          checks.loss_decreases, visible=False, judged_after="train_logistic_given"),
+          checks.loss_decreases, visible=False, judged_after="train_logistic_given",
+          follows=('logits_and_loss_value', 'sgd_step_matches_reference')),
     Check("test_accuracy_reported", NOTEBOOK, 1,
           "The reported accuracy is measured on the test set, not on a training batch.",
-          checks.reported_accuracy, visible=False),
+          checks.reported_accuracy, visible=False,
+          follows=('logits_and_loss_value', 'accuracy_value')),
     Check("logreg_test_accuracy", NOTEBOOK, 2,
           "The trained W, b reach the accuracy threshold on the grader's own test set.",
-          checks.logreg_accuracy, visible=False, judged_after="train_logistic_given"),
+          checks.logreg_accuracy, visible=False, judged_after="train_logistic_given",
+          follows=('logits_and_loss_value', 'sgd_step_matches_reference')),
 )
 
 #: The kernel reads MNIST where the grader does.

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
+from autograde import diagnose
 from autograde.exercises import mnist_data
+from autograde.exercises.logistic_regression import mistakes
 from autograde.exercises.logistic_regression import reference as ref
 from gdkit.checks import logistic_regression as visible
 from gdkit.checks._common import CheckFailed, say
@@ -15,6 +17,11 @@ from gdkit.tolerance import rel_error
 PROBES = "gdkit.checks.logistic_regression"
 #: Steps averaged at each end of the recorded training losses ("smoothed windows").
 WINDOW = 100
+
+
+def _failed(zh: str, en: str, cause: diagnose.Cause | None, hint: str) -> CheckFailed:
+    """The message of a wrong value: what was expected and got, then the cause found, else ``hint``."""
+    return CheckFailed(say(zh, en) + "\n" + (cause.text if cause else hint))
 
 
 def _rng(seed: int, offset: int) -> np.random.Generator:
@@ -45,9 +52,10 @@ def logits_and_loss(kernel, seed: int) -> None:
         z = np.asarray(kernel.call(f"{PROBES}:probe_logits", ("logits",), x=xx, W=WW, b=bb)["z"])
         expected = ref.logits(xx, WW, bb)
         if z.shape != expected.shape or rel_error(z, expected) > 1e-4:
-            raise CheckFailed(say(f"在{what}上,logits 與 x·W + b 不同。",
-                                  f"On {what} the logits differ from x·W + b (shape {z.shape}, expected "
-                                  f"{expected.shape}): multiply x by W (tf.matmul(x, W)), then add b."))
+            raise _failed(f"在{what}上,logits 與 x·W + b 不同。",
+                          f"On {what} the logits differ from x·W + b (shape {z.shape}, expected {expected.shape}).",
+                          diagnose.which(z, mistakes.logits_variants(xx, WW, bb)),
+                          say("先把 x 乘上 W(tf.matmul(x, W)),再加上 b。", "Multiply x by W (tf.matmul(x, W)), then add b."))
     cases = [(np.array([3, 7]), np.zeros((2, 10)), "all-zero logits (ln 10 ≈ 2.302585)")]
     cases += [(y, rng.normal(size=(50, 10)) * scale, f"random logits (scale {scale:g})") for scale in (1.0, 5.0)]
     for labels, zz, what in cases:
@@ -55,11 +63,12 @@ def logits_and_loss(kernel, seed: int) -> None:
                                 z=zz.astype(np.float32))["loss"])
         want = ref.cross_entropy(labels, zz.astype(np.float32))
         if not rel_error(got, want) <= visible.TOL:
-            raise CheckFailed(say(
-                f"在{what}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
-                f"On {what} the cross-entropy should be {want:.6f}, got {got:.6f}: one-hot the labels "
-                "(depth 10), apply softmax to the logits once (tf.nn.softmax_cross_entropy_with_logits "
-                "does), then average over the batch."))
+            raise _failed(f"在{what}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
+                          f"On {what} the cross-entropy should be {want:.6f}, got {got:.6f}.",
+                          diagnose.which(got, mistakes.cross_entropy_variants(labels, zz.astype(np.float32))),
+                          say("把標籤轉成 one-hot(深度 10),對 logits 做一次 softmax 交叉熵,再對整批平均。",
+                              "One-hot the labels (depth 10), apply softmax to the logits once "
+                              "(tf.nn.softmax_cross_entropy_with_logits does), then average over the batch."))
 
 
 def accuracy_value(kernel, seed: int) -> None:
@@ -74,46 +83,66 @@ def accuracy_value(kernel, seed: int) -> None:
         got = float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), y=y, z=zz)["accuracy"])
         want = ref.accuracy(y, zz)
         if abs(got - want) > visible.TOL:
-            raise CheckFailed(say(f"在 {len(y)} 筆資料上,準確率應為 {want:.4f},卻得到 {got:.4f}。",
-                                  f"On {len(y)} predictions the accuracy should be {want:.4f}, got {got:.4f}: "
-                                  "compare tf.argmax(logits, axis=1) with the labels and take the mean."))
+            raise _failed(f"在 {len(y)} 筆資料上,準確率應為 {want:.4f},卻得到 {got:.4f}。",
+                          f"On {len(y)} predictions the accuracy should be {want:.4f}, got {got:.4f}.",
+                          diagnose.which(got, mistakes.accuracy_variants(y, zz)),
+                          say("比較 tf.argmax(logits, axis=1) 與標籤,再取平均。",
+                              "Compare tf.argmax(logits, axis=1) with the labels and take the mean."))
 
 
 def sgd_step(kernel, seed: int) -> None:
     """One step (eager from zero weights, compiled from random ones) equals W − lr·dW, b − lr·db and
-    returns the loss before the update."""
+    returns the loss before the update. The step is checked on its own: the student's ``logits`` and
+    ``cross_entropy`` are replaced by stand-ins with known gradients while it runs (a step that
+    computes the scores and loss itself is checked against the reference loss instead)."""
     rng = _rng(seed, 2)
     x, W, b, y = _random_problem(rng)
     ex_x = _example()[0]
     cases = ((ex_x, np.array([3, 7]), np.zeros((784, 10), np.float32), np.zeros(10, np.float32), 0.5, False),
              (x, y, W, b, 0.05, True))
     for xx, yy, W0, b0, lr, compiled in cases:
-        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), x=xx, y=yy, W=W0, b=b0, lr=lr,
-                          compiled=compiled)
-        got_W, got_b = np.asarray(got["W"], np.float64), np.asarray(got["b"], np.float64)
-        returned = float(got["returned"])
-        dW, db = ref.gradients(xx, yy, W0, b0)
-        want_W, want_b = W0 - lr * dW, b0 - lr * db
-        loss0 = ref.cross_entropy(yy, ref.logits(xx, W0, b0))
-        if got_W.shape != W0.shape or got_b.shape != b0.shape:
-            raise CheckFailed(f"W and b came back with shapes {got_W.shape} and {got_b.shape}")
-        if np.allclose(got_W, W0) and np.allclose(got_b, b0):
-            raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
-                                  "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
-        if rel_error(got_W - W0, lr * dW, floor=1e-6) < 1e-2:
-            raise CheckFailed(say("你的更新朝梯度的方向走(上坡):應為 W ← W − lr·dW。",
-                                  "Your update moves along the gradient, uphill: it should be W ← W − lr·dW "
-                                  "(is the sign reversed?)."))
-        err = max(rel_error(got_W, want_W), rel_error(got_b, want_b))
-        if err > 1e-4:
-            raise CheckFailed(say(
-                "一步 SGD 的結果與參考更新不同。",
-                f"One SGD step differs from W − lr·dW, b − lr·db (relative error {err:.1e}, allowed 1e-4): "
-                "take the gradient of the mean cross-entropy of this batch and update each variable once."))
-        if not rel_error(returned, loss0) <= visible.TOL:
-            raise CheckFailed(say(f"`sgd_step` 應回傳更新前的損失 {loss0:.6f},卻回傳 {returned:.6f}。",
-                                  f"`sgd_step` should return the loss before the update, {loss0:.6f}, "
-                                  f"got {returned:.6f}."))
+        s, t = rng.uniform(0.5, 1.5, size=2)
+        T = rng.normal(size=(10, 10))
+        inputs = dict(x=xx, y=yy, W=W0, b=b0, lr=lr, compiled=compiled)
+        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs, stand_in=True, s=s, t=t, T=T)
+        if np.all(np.asarray(got.get("calls", [0, 0])) > 0):
+            want_W, want_b, loss0, dW, db = ref.stand_in_step(xx, yy, W0, b0, lr, s, t, T)
+
+            def loss_at(W, b, xx=xx, yy=yy, s=s, t=t, T=T):
+                return ref.stand_in_step(xx, yy, W, b, 0.0, s, t, T)[2]
+        else:  # the step computes scores and loss itself: judge it with the reference loss
+            got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs)
+            dW, db = ref.gradients(xx, yy, W0, b0)
+            want_W, want_b = W0 - lr * dW, b0 - lr * db
+            loss0 = ref.cross_entropy(yy, ref.logits(xx, W0, b0))
+
+            def loss_at(W, b, xx=xx, yy=yy):
+                return ref.cross_entropy(yy, ref.logits(xx, W, b))
+        _judge_step(got, W0, b0, lr, dW, db, want_W, want_b, loss0, loss_at)
+
+
+def _judge_step(got, W0, b0, lr, dW, db, want_W, want_b, loss0, loss_at) -> None:
+    got_W, got_b = np.asarray(got["W"], np.float64), np.asarray(got["b"], np.float64)
+    returned = float(got["returned"])
+    if got_W.shape != W0.shape or got_b.shape != b0.shape:
+        raise CheckFailed(f"W and b came back with shapes {got_W.shape} and {got_b.shape}")
+    if np.allclose(got_W, W0) and np.allclose(got_b, b0):
+        raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
+                              "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
+    err = max(rel_error(got_W, want_W), rel_error(got_b, want_b))
+    if err > 1e-4:
+        flat = np.concatenate([got_W.ravel(), got_b.ravel()])
+        raise _failed("一步 SGD 的結果與參考更新不同。",
+                      f"One SGD step differs from W − lr·dW, b − lr·db (relative error {err:.1e}, allowed 1e-4).",
+                      diagnose.which(flat, mistakes.step_variants(W0, b0, lr, dW, db), rtol=1e-3),
+                      say("對這批資料的平均損失求梯度,每個變數各更新一次。",
+                          "Take the gradient of the batch's mean loss and update each variable once."))
+    if not rel_error(returned, loss0) <= visible.TOL:
+        raise CheckFailed(say(f"`sgd_step` 應回傳更新前的損失 {loss0:.6f},卻回傳 {returned:.6f}。",
+                              f"`sgd_step` should return the loss before the update, {loss0:.6f}, "
+                              f"got {returned:.6f}.")
+                          + ("\n" + mistakes.LOSS_AFTER.text if rel_error(returned, loss_at(got_W, got_b)) <= 1e-4
+                             else ""))
 
 
 def _params(kernel, *more: str):

@@ -19,7 +19,8 @@ CHECKS = (
           checks.early_stopping),
     Check("mlp_test_accuracy", NOTEBOOK, 3,
           "The trained network reaches the accuracy threshold on the grader's own test set.",
-          checks.mlp_accuracy, visible=False, judged_after="train_mnist_given"),
+          checks.mlp_accuracy, visible=False, judged_after="train_mnist_given",
+          follows=('mnist_loss_value', 'train_step_lowers_loss', 'train_step_training_mode')),
 )
 
 #: The kernel reads MNIST where the grader does.

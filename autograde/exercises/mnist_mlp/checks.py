@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from autograde import diagnose
 from autograde.exercises import mnist_data
+from autograde.exercises.mnist_mlp import mistakes
 from autograde.exercises.mnist_mlp import reference as ref
 from gdkit.checks import mnist_mlp as visible
 from gdkit.checks._common import CheckFailed, say
@@ -38,8 +38,8 @@ def loss_value(kernel, seed: int) -> None:
                           y_pred=y_pred.astype(np.float32))
         loss, expected = float(got["loss"]), ref.cross_entropy(y_true, y_pred)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
-            hint = (say("你算的是總和,不是平均。", "You computed a sum, not a mean.")
-                    if math.isclose(loss, len(y_true) * expected, rel_tol=1e-4)
+            cause = diagnose.which(loss, mistakes.loss_variants(y_true, y_pred), rtol=1e-4)
+            hint = (cause.text if cause
                     else say("標籤是 one-hot (N, 10):請用 categorical(不是 sparse)交叉熵,對整批取平均。",
                              "The labels are one-hot (N, 10): use the categorical (not the sparse) "
                              "cross-entropy, −Σ y_true·ln(y_pred) per image, averaged over the batch."))

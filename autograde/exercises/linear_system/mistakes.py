@@ -1,0 +1,32 @@
+"""Common mistakes of exercise 1: what each would have produced, computed with NumPy, and its cause.
+
+Systems ``A v = b``: A (n, n), b (n,), v (n,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograde.diagnose import Cause
+
+MEAN_NOT_SUM = Cause("mean_instead_of_sum", "算成了殘差平方的平均:請用 tf.reduce_sum 加總。",
+                     "the squared residuals are averaged: add them up with tf.reduce_sum.")
+NORM_NOT_SQUARED = Cause("norm_not_squared", "算成了殘差的長度(開了根號),不是平方和。",
+                         "this is the length of the residual (a square root), not the sum of squares.")
+HALF_SUM = Cause("half_of_the_sum", "多乘了 ½:損失是平方和本身。", "there is an extra ½: the loss is the sum of squares itself.")
+NOT_SQUARED = Cause("residuals_not_squared", "殘差沒有平方:應為 Σ (A·v − b)²。",
+                    "the residuals are not squared: the loss is Σ (A·v − b)².")
+ABS_NOT_SQUARED = Cause("absolute_not_squared", "用了殘差的絕對值:應為平方。",
+                        "absolute residuals are added: square them instead.")
+TRANSPOSED = Cause("transposed_matrix", "A 被轉置了:殘差是 A·v − b(tf.linalg.matvec(A, v)),不是 Aᵀ·v − b。",
+                   "A is transposed: the residual is A·v − b (tf.linalg.matvec(A, v)), not Aᵀ·v − b.")
+
+
+def loss_variants(A, b, v):
+    """(cause, loss) of the common mistakes of ``linear_system_loss``."""
+    A, b, v = (np.asarray(a, np.float64) for a in (A, b, v))
+    r = A @ v - b
+    rt = A.T @ v - b
+    return [(MEAN_NOT_SUM, float(r @ r) / len(r)), (NORM_NOT_SQUARED, float(np.sqrt(r @ r))),
+            (HALF_SUM, 0.5 * float(r @ r)), (NOT_SQUARED, float(r.sum())), (ABS_NOT_SQUARED, float(np.abs(r).sum())),
+            (TRANSPOSED, float(rt @ rt))]

@@ -1,0 +1,77 @@
+"""Common mistakes of exercise 3: what each would have produced, computed with NumPy, and its cause.
+
+Shapes: x (N, 784), W (784, 10), b (10,), logits z (N, 10), integer labels y (N,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograde.diagnose import Cause
+from autograde.exercises.logistic_regression import reference as ref
+
+MISSING_BIAS = Cause("missing_bias", "logits 少了偏差 b:應為 x·W + b。", "the bias is missing: logits are x·W + b.")
+BIAS_SUBTRACTED = Cause("bias_subtracted", "b 被減掉了:應為 x·W + b。", "b is subtracted: logits are x·W + b.")
+SOFTMAX_IN_LOGITS = Cause("softmax_in_logits", "logits 不該經過 softmax:回傳 x·W + b 本身,softmax 在損失裡才算。",
+                          "logits should not go through softmax: return x·W + b itself; the loss applies the softmax.")
+SUM_NOT_MEAN = Cause("sum_instead_of_mean", "對整批取了總和,應取平均(tf.reduce_mean)。",
+                     "the batch is summed, not averaged: take tf.reduce_mean over the batch.")
+SOFTMAX_TWICE = Cause("softmax_applied_twice",
+                      "softmax 算了兩次:傳給 softmax_cross_entropy_with_logits(或 from_logits=True)的應是 logits,不是機率。",
+                      "the softmax is applied twice: softmax_cross_entropy_with_logits (or from_logits=True) "
+                      "takes the logits, not probabilities.")
+SIGMOID_LOSS = Cause("sigmoid_cross_entropy",
+                     "用了 sigmoid 交叉熵:十類互斥,應用 softmax 交叉熵。",
+                     "a sigmoid cross-entropy is used: the ten classes exclude each other, use the softmax cross-entropy.")
+MEAN_OVER_CLASSES = Cause("mean_over_classes_too",
+                          "平均也除以了類別數:先對每張圖的十類加總,再對整批平均。",
+                          "the mean also runs over the classes: sum over the ten classes of each image, then "
+                          "average over the batch.")
+ERROR_RATE = Cause("error_rate", "算成了錯誤率:準確率是猜對的比例。", "this is the error rate: accuracy is the fraction right.")
+COUNT_NOT_FRACTION = Cause("count_not_fraction", "算成了猜對的筆數:請取平均,不是加總。",
+                           "this is the number right: take the mean, not the sum.")
+SIGN_REVERSED = Cause("update_sign_reversed", "更新的正負號反了:應為 W ← W − lr·dW。",
+                      "the update's sign is reversed: it should be W ← W − lr·dW.")
+LR_TWICE = Cause("learning_rate_twice", "學習率乘了兩次:只乘一次 lr。", "the learning rate is applied twice: multiply by lr once.")
+LR_MISSING = Cause("learning_rate_missing", "沒有乘上學習率:應為 W ← W − lr·dW。",
+                   "the learning rate is not applied: it should be W ← W − lr·dW.")
+B_NOT_UPDATED = Cause("bias_not_updated", "只更新了 W,b 沒有更新。", "only W is updated: update b too.")
+LOSS_AFTER = Cause("loss_after_update", "回傳的是更新後的損失:應回傳更新前(在 tape 裡算出)的損失。",
+                   "the loss after the update is returned: return the one computed in the tape, before the update.")
+
+
+def logits_variants(x, W, b):
+    """(cause, logits) of the common mistakes of ``logits``."""
+    xw = np.asarray(x, np.float64) @ np.asarray(W, np.float64)
+    return [(MISSING_BIAS, xw), (BIAS_SUBTRACTED, xw - b), (SOFTMAX_IN_LOGITS, _softmax(xw + b))]
+
+
+def cross_entropy_variants(y, z):
+    """(cause, loss) of the common mistakes of ``cross_entropy``."""
+    z = np.asarray(z, np.float64)
+    onehot = np.eye(10)[np.asarray(y, np.int64)]
+    sigmoid = np.maximum(z, 0) - z * onehot + np.log1p(np.exp(-np.abs(z)))
+    right = ref.cross_entropy(y, z)
+    return [(SUM_NOT_MEAN, right * len(z)), (SOFTMAX_TWICE, ref.cross_entropy(y, _softmax(z))),
+            (SIGMOID_LOSS, sigmoid.sum(axis=1).mean()), (SIGMOID_LOSS, sigmoid.mean()),
+            (MEAN_OVER_CLASSES, right / 10)]
+
+
+def accuracy_variants(y, z):
+    right = ref.accuracy(y, z)
+    return [(ERROR_RATE, 1 - right), (COUNT_NOT_FRACTION, right * len(y))]
+
+
+def step_variants(W0, b0, lr, dW, db):
+    """(cause, W and b after one step, flattened) of the common mistakes of ``sgd_step``."""
+    def flat(W, b):
+        return np.concatenate([np.ravel(W), np.ravel(b)])
+    return [(SIGN_REVERSED, flat(W0 + lr * dW, b0 + lr * db)),
+            (LR_TWICE, flat(W0 - lr * lr * dW, b0 - lr * lr * db)),
+            (LR_MISSING, flat(W0 - dW, b0 - db)),
+            (B_NOT_UPDATED, flat(W0 - lr * dW, b0))]
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
