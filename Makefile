@@ -43,5 +43,5 @@ bench: setup       ## grading times, notebook times, the lesson's original loops
 	$(PY) bench/calibrate_linear_system.py
 	$(PY) bench/corpus_report.py
 
-clean:             ## remove the nbgrader stages, gradebook and grades.csv made by `make main`
-	rm -rf submitted autograded feedback gradebook.db grades.csv grading-results
+clean:             ## remove the nbgrader stages, gradebook, grades.csv and class report made by `make main`
+	rm -rf submitted autograded feedback gradebook.db grades.csv checks.csv checks.png grading-results
