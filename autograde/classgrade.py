@@ -10,7 +10,9 @@ SUBMISSIONS is nbgrader's ``submitted/`` folder (``<student>/gd_applications/*.i
 folder of student folders holding notebooks, or a flat folder of notebooks named by student
 (``alice.ipynb``; the exercise is recognised by its cells). For every student it writes
 ``DIR/students/<student>/`` with ``summary.json``, ``junit.xml`` and Gradescope's
-``results.json``, then ``DIR/grades.csv`` for everyone graded into DIR so far.
+``results.json``, then ``DIR/grades.csv`` for everyone graded into DIR so far and, once the run
+or merge is done, the class report ``DIR/checks.csv`` and ``DIR/checks.png``
+(``autograde.class_report``).
 
 Each student is graded by ``pytest autograde`` in a process, kernel and working folder of
 its own, from a copy of the submission; a student whose grading breaks gets a
@@ -39,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import gradescope, limits
+from autograde import class_report, gradescope, limits
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.submission import collect
@@ -270,7 +272,15 @@ def grade(args) -> int:
             line = f"  [{done}/{len(students)}] {s.name}: {summary['points']}/{summary['max_points']}"
             print(line + "".join(f"\n      ! {p}" for p in summary.get("problems", [])), flush=True)
     print(f"wrote {write_csv(out)} ({time.perf_counter() - t0:.0f} s)")
+    write_report(out)
     return 0
+
+
+def write_report(out: Path) -> None:
+    """The class report beside grades.csv: per-check pass rates and most frequent mistakes."""
+    with _WRITE_LOCK:
+        paths = class_report.write(out, class_report.from_summaries(out))
+    print(f"wrote {', '.join(str(p) for p in paths)}")
 
 
 def merge(args) -> int:
@@ -286,6 +296,7 @@ def merge(args) -> int:
                 shutil.rmtree(dest)
             shutil.copytree(folder, dest)
     print(f"wrote {write_csv(args.out)}")
+    write_report(args.out)
     return 0
 
 

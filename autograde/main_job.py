@@ -7,7 +7,8 @@
    mistakes across all three notebooks) placed in ``submitted/<student>/gd_applications/``;
 3. ``nbgrader autograde`` into the SQLite gradebook ``gradebook.db``, with a progress line per
    student and notebook;
-4. ``nbgrader generate_feedback`` (HTML under ``feedback/``) and ``nbgrader export`` (``grades.csv``);
+4. ``nbgrader generate_feedback`` (HTML under ``feedback/``) and ``nbgrader export`` (``grades.csv``),
+   then the class report beside it (``checks.csv``, ``checks.png``: ``autograde.class_report``);
 5. a table of students, points per notebook and total.
 
 The course folder defaults to the repository itself, as an instructor would use it.
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from autograde import class_report
 from autograde import course as nbg
 from autograde.registry import CHECKS, NOTEBOOKS
 
@@ -82,9 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         nbg.autograde(course, on_line=progress_printer(len(CLASS) * len(NOTEBOOKS)))
     except nbg.NbgraderFailed as exc:  # grades already saved stay in the gradebook
         print(f"      ! {exc}", file=sys.stderr, flush=True)
-    print("[4/5] nbgrader generate_feedback -> feedback/, nbgrader export -> grades.csv", flush=True)
+    print("[4/5] nbgrader generate_feedback -> feedback/, nbgrader export -> grades.csv, "
+          "class report -> checks.csv, checks.png", flush=True)
     nbg.generate_feedback(course)
     nbg.export_grades(course, course / "grades.csv")
+    class_report.write(course, class_report.from_nbgrader(course))
     print("[5/5] grades\n", flush=True)
     print(grade_table({s: v for s, v in nbg.gradebook_scores(course).items() if s in CLASS}))
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograde import classgrade
+from autograde.registry import CHECKS
 from tests.conftest import run_class
 from tests.examples import example, path_of
 
@@ -96,6 +97,8 @@ def test_shards_with_one_job_merge_into_the_same_grades_as_two_jobs(bad_class, b
     classgrade.main(["merge", str(parts[0].out), str(parts[1].out), "--out", str(tmp_path / "merged")])
     merged = (tmp_path / "merged" / "grades.csv").read_text(encoding="utf-8")
     assert merged == (bad_run.out / "grades.csv").read_text(encoding="utf-8")
+    assert ((tmp_path / "merged" / "checks.csv").read_text(encoding="utf-8")
+            == (bad_run.out / "checks.csv").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
@@ -135,6 +138,9 @@ def test_a_student_whose_grading_breaks_is_not_graded_and_the_rest_are(tmp_path,
     rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
     assert rows["ann"]["total"] == rows["cat"]["total"] == "7"
     assert rows["ben"]["status"] == "not graded" and "kernel could not start" in rows["ben"]["problems"]
+    report = list(csv.DictReader(open(tmp_path / "out" / "checks.csv", encoding="utf-8")))
+    assert [r["grade_id"] for r in report] == [c.grade_id for c in CHECKS]  # the class report, beside it
+    assert all(r["graded"] == "0" for r in report) and (tmp_path / "out" / "checks.png").is_file()
 
 
 def test_shard_slices_cover_the_class_once():

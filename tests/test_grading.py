@@ -55,6 +55,16 @@ def test_class_csv_totals_match_the_gradebook(nbgrader_scores, class_graded):
         assert rows[student]["status"] == "graded"
 
 
+def test_both_front_ends_give_the_same_check_rows(course, nbgrader_scores, class_graded):
+    from autograde import class_report
+
+    ours = class_report.rows(class_report.from_summaries(class_graded.out))
+    theirs = class_report.rows(class_report.from_nbgrader(course))
+    assert theirs == ours
+    written = (class_graded.out / "checks.csv").read_text(encoding="utf-8").splitlines()
+    assert len(written) == 1 + len(ours) and (class_graded.out / "checks.png").is_file()
+
+
 def test_untouched_release_runs_to_the_end_without_killing_the_kernel(class_graded, course, nbgrader_scores):
     summary = class_graded.summary("bob")
     assert summary["points"] == 0
