@@ -17,6 +17,7 @@ import traceback
 import numpy as np
 
 from gdkit.checks._common import CheckFailed, call_student, say
+from gdkit.errors import cause_text, clean, explain
 
 
 def _not_defined(names: list[str]) -> str:
@@ -44,12 +45,14 @@ def describe_error(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = next((f"line {f.lineno} in {f.name}" for f in reversed(frames)
                   if "ipykernel" in f.filename or f.filename.startswith("<")), "")
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in clean(str(exc)).splitlines() if ln.strip()]
     if lines and lines[0] == "in user code:":  # TensorFlow's graph tracing wraps the student's error
         lines = lines[-1:]
     first = (lines or [""])[0][:300]
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return f"{text} (raised at {where})" if where else text
+    text = f"{text} (raised at {where})" if where else text
+    cause = explain(exc)
+    return f"{text}\n{cause_text(cause[1], cause[2])}" if cause else text
 
 
 def serve(ns: dict, target: str, needs, folder: str) -> None:

@@ -7,6 +7,8 @@ import traceback
 
 import numpy as np
 
+from gdkit.errors import cause_text, clean, explain
+
 
 class CheckFailed(AssertionError):
     """A check found a wrong answer; the message says what was expected and the likely cause."""
@@ -36,9 +38,6 @@ def shown(value) -> str:
     return f"{type(value).__name__} of shape {array.shape}"
 
 
-#: TensorFlow's decorations of an op's error: ``{{function_node __wrapped__…}}`` and `` [Op:MatMul] name: ``.
-_TF_PREFIX = re.compile(r"\{\{function_node [^}]*\}\}\s*")
-_TF_SUFFIX = re.compile(r"\s*\[Op:[^\]]*\](\s*name:.*)?$")
 #: A frame of notebook code quoted in TensorFlow's "in user code:" messages.
 _QUOTED_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 
@@ -65,7 +64,7 @@ def _cause(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     if lines and lines[0] == "in user code:":  # TensorFlow's tracing quotes frames, then the error
         lines = lines[-1:]
-    first = _TF_SUFFIX.sub("", _TF_PREFIX.sub("", (lines or [""])[0]))[:300]
+    first = clean((lines or [""])[0])[:300]
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
@@ -112,6 +111,8 @@ def call_student(fn, *args, name: str, hint: str = "", **kwargs):
     except Exception as exc:
         where = student_line(exc)
         text = f"`{name}` 出錯 raised {_cause(exc)}" + (f"\n{where}" if where else "")
+        cause = explain(exc)
+        text += f"\n{cause_text(cause[1], cause[2])}" if cause else ""
         raise CheckFailed(text + (f"\n{hint}" if hint else "")) from exc
 
 
