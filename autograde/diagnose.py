@@ -18,8 +18,10 @@ import numpy as np
 
 from gdkit.errors import TRANSLATIONS
 
-#: Every cause an exercise has declared, by id.
+#: Every cause an exercise has declared, by id (the first declared of an id).
 CAUSES: dict[str, Cause] = {}
+#: Every cause declared: exercises may word the same id for their own setting.
+_DECLARED: list[Cause] = []
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Cause:
 
     def __post_init__(self):
         CAUSES.setdefault(self.id, self)
+        _DECLARED.append(self)
 
     @property
     def text(self) -> str:
@@ -72,7 +75,7 @@ def consistent(cases: Iterable[tuple[object, list[tuple[Cause, object]]]], rtol:
 def find(message: str) -> Cause | None:
     """The declared cause whose English sentence ``message`` contains (… in a sentence stands for
     the values it names)."""
-    for cause in CAUSES.values():
+    for cause in reversed(_DECLARED):
         pattern = ".*?".join(re.escape(part) for part in f"Likely cause: {cause.en}".split("…"))
         if re.search(pattern, message):
             return cause
