@@ -73,7 +73,7 @@ MISTAKES = (
          {"linear_system_loss_value": "cannot be differentiated"}),
     _one("step_loss_outside_the_tape", LS, LS_STEP, LS_TAPE,
          "    loss = loss_fn()\n    with tf.GradientTape() as tape:\n        pass\n",
-         {"gradient_step_matches_reference": "outside the `with tf.GradientTape() as tape:` block"}),
+         {"gradient_step_matches_reference": "outside the `with` block of tf.GradientTape"}),
     _one("step_returns_the_loss_after_the_update", LS, LS_STEP, "    return loss\n", "    return loss_fn()\n",
          {"gradient_step_matches_reference": "the loss before the update"}),
     _one("step_sign_reversed", LS, LS_STEP, "grads = tape.gradient(loss, variables)",

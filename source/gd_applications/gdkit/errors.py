@@ -14,8 +14,8 @@ import re
 #: {0}, {1} in the texts take the pattern's groups.
 TRANSLATIONS = (
     ("loss_outside_tape", r"No gradients provided for any variable",
-     "沒有任何梯度:損失是否在 `with tf.GradientTape() as tape:` 區塊之外計算?(或損失與這些變數無關)",
-     "no gradients at all: is the loss computed outside the `with tf.GradientTape() as tape:` block "
+     "沒有任何梯度:損失是否在 tf.GradientTape 的 `with` 區塊之外計算?(或損失與這些變數無關)",
+     "no gradients at all: is the loss computed outside the `with` block of tf.GradientTape "
      "(or does it not depend on the variables)?"),
     ("gradient_none", r"TypeError: .*NoneType|Attempt to convert a value \(None\)",
      "有梯度是 None:tape.gradient 對損失沒有用到的變數回傳 None——損失在 tape 之外計算,或某個變數(例如 b)沒有用在損失裡。",
@@ -80,5 +80,5 @@ def explain(exc: BaseException) -> tuple[str, str, str] | None:
 
 
 def cause_text(zh: str, en: str) -> str:
-    """A cause as the grader and the visible checks print it (the same form as ``autograde.diagnose``)."""
+    """A cause as the grader and the visible checks print it (the form the grader uses for every cause)."""
     return f"可能原因:{zh}\nLikely cause: {en}"
