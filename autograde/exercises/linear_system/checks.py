@@ -101,18 +101,23 @@ def step_matches_reference(kernel, seed: int) -> None:
         if np.allclose(moved, 0):
             raise CheckFailed(say("一步之後 v 沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
                                   "v did not change after one step: did you call `optimizer.apply_gradients`?"))
-        if rel_error(moved, -expected_move, floor=1e-6) < 1e-2 or ref.loss(A, b, points[0]) > before[0]:
+        err = rel_error(points, want)
+        cause = (diagnose.which(points, mistakes.step_variants(A, b, start, optimizer, lr, count), rtol=STEP_TOL)
+                 if err > STEP_TOL else None)
+        if cause is None and (rel_error(moved, -expected_move, floor=1e-6) < 1e-2
+                              or ref.loss(A, b, points[0]) > before[0]):
             raise CheckFailed(say("你的一步朝梯度的方向走(上坡):梯度的正負號是否反了?",
                                   f"Your {name} step moves along the gradient, uphill (the loss went from "
                                   f"{before[0]:.6g} to {ref.loss(A, b, points[0]):.6g}): is the gradient "
                                   "step's sign reversed?"))
-        err = rel_error(points, want)
         if not err <= STEP_TOL:
             raise CheckFailed(say(
                 f"用 {name} 走 {count} 步後 v 應為 {np.round(want[-1], 5)},卻得到 {np.round(points[-1], 5)}。",
                 f"After {count} {name} step(s) from (1, 2), v should be {np.round(want[-1], 5)}, got "
-                f"{np.round(points[-1], 5)} (relative error {err:.1e}, allowed {STEP_TOL:.0e}): compute the "
-                "gradient of loss_fn() with a tape and apply it once per call."))
+                f"{np.round(points[-1], 5)} (relative error {err:.1e}, allowed {STEP_TOL:.0e}).")
+                + "\n" + (cause.text if cause else say("用 tape 求 loss_fn() 的梯度,每次呼叫套用一次。",
+                                                      "Compute the gradient of loss_fn() with a tape and apply it "
+                                                      "once per call.")))
         if not rel_error(returned, before) <= visible.LOSS_TOL:
             shown = "not a scalar" if not np.all(np.isfinite(returned)) else f"{returned[0]:.6g}"
             raise CheckFailed(say(f"`gradient_step` 應回傳更新前的損失 {before[0]:.6g},卻回傳 {shown}。",

@@ -30,3 +30,22 @@ def loss_variants(A, b, v):
     return [(MEAN_NOT_SUM, float(r @ r) / len(r)), (NORM_NOT_SQUARED, float(np.sqrt(r @ r))),
             (HALF_SUM, 0.5 * float(r @ r)), (NOT_SQUARED, float(r.sum())), (ABS_NOT_SQUARED, float(np.abs(r).sum())),
             (TRANSPOSED, float(rt @ rt))]
+
+STEP_TWICE = Cause("step_applied_twice", "每次呼叫更新了兩次:只呼叫一次 optimizer.apply_gradients。",
+                   "each call updates twice: call optimizer.apply_gradients once per step.")
+OPTIMIZER_UNUSED = Cause("optimizer_unused",
+                         "沒有用傳入的 optimizer:請用 optimizer.apply_gradients(zip(grads, variables)) 更新。",
+                         "the optimizer passed in is not used: update with "
+                         "optimizer.apply_gradients(zip(grads, variables)).")
+
+
+def step_variants(A, b, v0, optimizer: str, lr: float, count: int):
+    """(cause, points after each call (count, n)) of the common mistakes of ``gradient_step``."""
+    from autograde.exercises.linear_system import reference as ref
+
+    twice = ref.steps(A, b, v0, optimizer, lr, 2 * count)[0][1::2]
+    v, plain = np.asarray(v0, np.float64), []
+    for _ in range(count):  # v ← v − lr·∇loss, without the optimizer's own rule
+        v = v - lr * ref.gradient(A, b, v)
+        plain.append(v)
+    return [(STEP_TWICE, twice), (OPTIMIZER_UNUSED, np.stack(plain))]

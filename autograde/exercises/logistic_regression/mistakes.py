@@ -14,6 +14,8 @@ MISSING_BIAS = Cause("missing_bias", "logits 少了偏差 b:應為 x·W + b。",
 BIAS_SUBTRACTED = Cause("bias_subtracted", "b 被減掉了:應為 x·W + b。", "b is subtracted: logits are x·W + b.")
 SOFTMAX_IN_LOGITS = Cause("softmax_in_logits", "logits 不該經過 softmax:回傳 x·W + b 本身,softmax 在損失裡才算。",
                           "logits should not go through softmax: return x·W + b itself; the loss applies the softmax.")
+TRANSPOSED_LOGITS = Cause("logits_transposed", "logits 轉置了:形狀應為 (N, 10),每列一張圖。",
+                          "the logits are transposed: the shape should be (N, 10), one row per image.")
 SUM_NOT_MEAN = Cause("sum_instead_of_mean", "對整批取了總和,應取平均(tf.reduce_mean)。",
                      "the batch is summed, not averaged: take tf.reduce_mean over the batch.")
 SOFTMAX_TWICE = Cause("softmax_applied_twice",
@@ -43,7 +45,8 @@ LOSS_AFTER = Cause("loss_after_update", "回傳的是更新後的損失:應回�
 def logits_variants(x, W, b):
     """(cause, logits) of the common mistakes of ``logits``."""
     xw = np.asarray(x, np.float64) @ np.asarray(W, np.float64)
-    return [(MISSING_BIAS, xw), (BIAS_SUBTRACTED, xw - b), (SOFTMAX_IN_LOGITS, _softmax(xw + b))]
+    return [(MISSING_BIAS, xw), (BIAS_SUBTRACTED, xw - b), (SOFTMAX_IN_LOGITS, _softmax(xw + b)),
+            (TRANSPOSED_LOGITS, (xw + b).T)]
 
 
 def cross_entropy_variants(y, z):
