@@ -215,3 +215,21 @@ def test_disk_use_counts_blocks_held_and_entries_and_never_follows_links(tmp_pat
     assert "more than 0 MiB" in kernel_manager.over_disk_limit(work)
     monkeypatch.setattr(kernel_manager.limits, "DISK_ENTRIES", 3)
     assert "more than 3 files" in kernel_manager.over_disk_limit(work)
+
+
+def test_an_unsandboxed_kernel_of_a_root_grader_cannot_read_what_only_root_may(tmp_path, monkeypatch):
+    if os.geteuid() != 0 or kernel_manager.kernel_user.shutil.which("setpriv") is None:
+        pytest.skip("needs a root grader and setpriv")
+    monkeypatch.setattr(kernel_manager, "probe", lambda: (False, "bwrap not found (test)"))
+    monkeypatch.setenv("GD_GRADING_ALLOW_UNSANDBOXED", "1")
+    monkeypatch.delenv("GD_GRADING_KERNEL_UID", raising=False)
+    secret = tmp_path / "graders" / "judge.py"
+    secret.parent.mkdir(mode=0o700)
+    secret.write_text("SECRET = 1\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    code = (f"import os\ntry:\n    print(open({str(secret)!r}).read())\nexcept OSError as exc:\n"
+            "    print(type(exc).__name__)\nprint(os.getuid())\n")
+    out = run_cells(work, [code])[0].split()
+    assert out[0] == "PermissionError", out
+    assert int(out[1]) >= kernel_manager.kernel_user.UID_BASE
