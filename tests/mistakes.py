@@ -151,7 +151,7 @@ MISTAKES = (
     _one("accuracy_counts_instead_of_fraction", LR, LR_ACC, "tf.reduce_mean(tf.cast(", "tf.reduce_sum(tf.cast(",
          {"accuracy_value": "number right"}),
     _one("sgd_sign_reversed", LR, LR_STEP, "W.assign_sub(lr * dW)\n    b.assign_sub(lr * db)",
-         "W.assign_add(lr * dW)\n    b.assign_add(lr * db)", {"sgd_step_matches_reference": "sign is reversed"}),
+         "W.assign_add(lr * dW)\n    b.assign_add(lr * db)", {"sgd_step_matches_reference": "sign reversed"}),
     _one("sgd_learning_rate_twice", LR, LR_STEP, "W.assign_sub(lr * dW)\n    b.assign_sub(lr * db)",
          "W.assign_sub(lr * lr * dW)\n    b.assign_sub(lr * lr * db)",
          {"sgd_step_matches_reference": "applied twice"}),

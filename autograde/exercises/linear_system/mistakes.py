@@ -14,8 +14,8 @@ MEAN_NOT_SUM = Cause("mean_instead_of_sum", "算成了殘差平方的平均:請�
 NORM_NOT_SQUARED = Cause("norm_not_squared", "算成了殘差的長度(開了根號),不是平方和。",
                          "this is the length of the residual (a square root), not the sum of squares.")
 HALF_SUM = Cause("half_of_the_sum", "多乘了 ½:損失是平方和本身。", "there is an extra ½: the loss is the sum of squares itself.")
-NOT_SQUARED = Cause("residuals_not_squared", "殘差沒有平方:應為 Σ (A·v − b)²。",
-                    "the residuals are not squared: the loss is Σ (A·v − b)².")
+NOT_SQUARED = Cause("residuals_not_squared", "殘差沒有平方:請把殘差平方,損失是 Σ (A·v − b)²。",
+                    "the residuals are not squared: square the residuals, the loss is Σ (A·v − b)².")
 ABS_NOT_SQUARED = Cause("absolute_not_squared", "用了殘差的絕對值:應為平方。",
                         "absolute residuals are added: square them instead.")
 TRANSPOSED = Cause("transposed_matrix", "A 被轉置了:殘差是 A·v − b(tf.linalg.matvec(A, v)),不是 Aᵀ·v − b。",

@@ -33,7 +33,7 @@ ERROR_RATE = Cause("error_rate", "算成了錯誤率:準確率是猜對的比例
 COUNT_NOT_FRACTION = Cause("count_not_fraction", "算成了猜對的筆數:請取平均,不是加總。",
                            "this is the number right: take the mean, not the sum.")
 SIGN_REVERSED = Cause("update_sign_reversed", "更新的正負號反了:應為 W ← W − lr·dW。",
-                      "the update's sign is reversed: it should be W ← W − lr·dW.")
+                      "the update's sign reversed: it should be W ← W − lr·dW (a step downhill).")
 LR_TWICE = Cause("learning_rate_twice", "學習率乘了兩次:只乘一次 lr。", "the learning rate is applied twice: multiply by lr once.")
 LR_MISSING = Cause("learning_rate_missing", "沒有乘上學習率:應為 W ← W − lr·dW。",
                    "the learning rate is not applied: it should be W ← W − lr·dW.")

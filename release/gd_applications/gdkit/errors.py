@@ -22,9 +22,11 @@ TRANSLATIONS = (
      "a gradient is None: tape.gradient returns None for a variable the loss does not use — the loss is "
      "computed outside the tape, or a variable (e.g. b) is left out of the loss."),
     ("incompatible_shapes", r"Incompatible shapes: (\[[\d, ]*\]) vs\. (\[[\d, ]*\])",
-     "形狀不相容({0} 與 {1}):檢查 tf.argmax 或加總的 axis(axis=1 是每筆資料一個值)。",
-     "incompatible shapes ({0} vs {1}): check the axis of tf.argmax or of a reduction (axis=1 gives one "
-     "value per example)."),
+     "形狀不相容({0} 與 {1}):一個運算兩邊的形狀不同;檢查 tf.argmax 或加總的 axis(axis=1 是每筆資料一個值),"
+     "以及程式裡是否寫死了大小或數字(請用參數)。",
+     "incompatible shapes ({0} vs {1}): the two sides of an operation differ; check the axis of tf.argmax or "
+     "of a reduction (axis=1 gives one value per example), and that no size or number is written into the "
+     "code (use the arguments)."),
     ("matmul_shapes", r"Matrix size-incompatible|mismatch in contraction dim|Dimensions must be equal",
      "矩陣形狀接不起來:x (N, 784) 乘 W (784, 10);是否轉置了 W 或 x,或乘的順序反了?",
      "the matrix shapes do not fit: x (N, 784) times W (784, 10); is W or x transposed, or the order of "
