@@ -106,22 +106,21 @@ def sgd_step(kernel, seed: int) -> None:
         inputs = dict(x=xx, y=yy, W=W0, b=b0, lr=lr, compiled=compiled)
         got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs, stand_in=True, s=s, t=t, T=T)
         if np.all(np.asarray(got.get("calls", [0, 0])) > 0):
-            want_W, want_b, loss0, dW, db = ref.stand_in_step(xx, yy, W0, b0, lr, s, t, T)
-
             def loss_at(W, b, xx=xx, yy=yy, s=s, t=t, T=T):
-                return ref.stand_in_step(xx, yy, W, b, 0.0, s, t, T)[2]
+                return ref.stand_in_gradients(xx, yy, W, b, s, t, T)[0]
+            dW, db = ref.stand_in_gradients(xx, yy, W0, b0, s, t, T)[1:]
         else:  # the step computes scores and loss itself: judge it with the reference loss
             got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs)
-            dW, db = ref.gradients(xx, yy, W0, b0)
-            want_W, want_b = W0 - lr * dW, b0 - lr * db
-            loss0 = ref.cross_entropy(yy, ref.logits(xx, W0, b0))
 
             def loss_at(W, b, xx=xx, yy=yy):
                 return ref.cross_entropy(yy, ref.logits(xx, W, b))
-        _judge_step(got, W0, b0, lr, dW, db, want_W, want_b, loss0, loss_at)
+            dW, db = ref.gradients(xx, yy, W0, b0)
+        _judge_step(got, W0, b0, lr, dW, db, loss_at)
 
 
-def _judge_step(got, W0, b0, lr, dW, db, want_W, want_b, loss0, loss_at) -> None:
+def _judge_step(got, W0, b0, lr, dW, db, loss_at) -> None:
+    """One step from W0, b0 with gradients dW, db of the loss ``loss_at(W, b)``, judged."""
+    want_W, want_b, loss0 = W0 - lr * dW, b0 - lr * db, loss_at(W0, b0)
     got_W, got_b = np.asarray(got["W"], np.float64), np.asarray(got["b"], np.float64)
     returned = float(got["returned"])
     if got_W.shape != W0.shape or got_b.shape != b0.shape:

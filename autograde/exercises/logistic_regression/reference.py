@@ -34,12 +34,11 @@ def gradients(x, y, W, b) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x, np.float64).T @ dz, dz.sum(axis=0)
 
 
-def stand_in_step(x, y, W, b, lr, s, t, T):
-    """One SGD step with the probe's stand-ins (``gdkit.checks.logistic_regression.stand_ins``):
-    scores z = s·xW + t·b, loss mean ½‖z − T[y]‖². Returns W, b after it, the loss before, dW, db."""
+def stand_in_gradients(x, y, W, b, s, t, T) -> tuple[float, np.ndarray, np.ndarray]:
+    """The loss and ∂L/∂W (784, 10), ∂L/∂b (10,) with the probe's stand-ins
+    (``gdkit.checks.logistic_regression.stand_ins``): scores z = s·xW + t·b, loss mean ½‖z − T[y]‖²."""
     x, W, b = (np.asarray(a, np.float64) for a in (x, W, b))
     residual = s * (x @ W) + t * b - np.asarray(T, np.float64)[np.asarray(y, np.int64)]
     loss = float(np.mean(0.5 * np.sum(residual**2, axis=1)))
     dz = residual / len(x)
-    dW, db = s * (x.T @ dz), t * dz.sum(axis=0)
-    return W - lr * dW, b - lr * db, loss, dW, db
+    return loss, s * (x.T @ dz), t * dz.sum(axis=0)
