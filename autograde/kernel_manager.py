@@ -93,12 +93,13 @@ def unsandboxed_allowed() -> bool:
     return limits.env("ALLOW_UNSANDBOXED") == "1"
 
 
-def require_sandbox(allowed: bool = False) -> str:
-    """The isolation line of this run; raises ``SandboxUnavailable`` naming the fix when there is no
-    sandbox and unsandboxed grading is not ``allowed`` (nor allowed by ``GD_GRADING_ALLOW_UNSANDBOXED``)."""
+def require_sandbox(allowed: bool = False, user: kernel_user.KernelUser | None = None) -> str:
+    """The isolation line of this run (with ``user``'s line, default that of a new kernel); raises
+    ``SandboxUnavailable`` naming the fix when there is no sandbox and unsandboxed grading is not
+    ``allowed`` (nor allowed by ``GD_GRADING_ALLOW_UNSANDBOXED``)."""
     ok, reason = probe()
     if ok or allowed or unsandboxed_allowed():
-        return f"{describe()}; {kernel_user.for_new_kernel().line()}"
+        return f"{describe()}; {(user or kernel_user.for_new_kernel()).line()}"
     raise SandboxUnavailable(
         f"refusing to grade without a sandbox: {reason}. Fix: install bubblewrap (Debian: apt-get install "
         "bubblewrap), or allow unsandboxed grading explicitly with GD_GRADING_ALLOW_UNSANDBOXED=1 "
@@ -180,7 +181,7 @@ class GradingKernelManager(AsyncKernelManager):
     user: kernel_user.KernelUser | None = None
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
-        self.isolation = require_sandbox(self.allow_unsandboxed)
+        self.isolation = require_sandbox(self.allow_unsandboxed, self.user)
         if not probe()[0]:
             self.log.warning(self.isolation)
             return None
