@@ -44,6 +44,7 @@ from pathlib import Path
 from autograde import class_report, gradescope, limits
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
+from autograde.resources import default_jobs
 from autograde.submission import collect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +146,8 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         results = Path(tmp) / "results"
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "autograde"), "--submission", str(staged),
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
-               "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout)]
+               "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout),
+               "--jobs", "1"]  # the class's jobs are students: one notebook at a time each
         if memory_mb is not None:
             cmd += ["--memory-mb", str(memory_mb)]
         t = time.perf_counter()
@@ -246,6 +248,7 @@ def grade(args) -> int:
         raise SystemExit(str(exc)) from None
     students = shard(select(discover(args.submissions), args.student, args.submissions), args.shard,
                      args.shard_base)
+    args.jobs = args.jobs or default_jobs()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(students)} students with {args.jobs} job(s)"
@@ -313,7 +316,8 @@ def list_students(args) -> int:
 def add_grade_arguments(g: argparse.ArgumentParser) -> None:
     g.add_argument("submissions", type=Path, help="nbgrader's submitted/, a folder per student, or notebooks")
     g.add_argument("--out", type=Path, required=True, help="results folder")
-    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="submissions graded at once (default: one per core, as many as memory holds)")
     g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
     g.add_argument("--shard-base", type=int, choices=(0, 1), default=1,
                    help="number of the first slice: 1 (default) or 0, for Kubernetes' JOB_COMPLETION_INDEX")

@@ -1,7 +1,8 @@
 """pytest front end of the hidden graders: ``pytest autograde --submission PATH``.
 
-Each notebook of the submission is executed once, in its own kernel; every check is one
-test whose JUnit entry carries its points. A wrong answer is a failed test but not a
+Each notebook of the submission is executed once, in its own kernel, ``--jobs`` of them at
+once (default: one per core, as many as memory holds); every check is one test whose JUnit
+entry carries its points. A wrong answer is a failed test but not a
 failed run: the exit status is non-zero only when grading itself broke.
 """
 
@@ -29,6 +30,8 @@ def pytest_addoption(parser):
                     help="seconds per notebook (default %(default)s)")
     group.addoption("--memory-mb", type=int, default=limits.MEMORY_MB,
                     help="address-space limit of each grading kernel, MiB (default %(default)s)")
+    group.addoption("--jobs", type=int, default=None,
+                    help="notebooks graded at once (default: one per core, as many as memory holds)")
     group.addoption("--allow-unsandboxed", action="store_true",
                     help="grade even where bubblewrap cannot sandbox the kernel (not recommended)")
 
@@ -74,27 +77,48 @@ def pytest_collection_modifyitems(config, items):
 
 
 class Grades:
-    """Grades each notebook on first use and keeps the result for the whole session."""
+    """Grades the notebooks the selected tests need, ``--jobs`` at once, on first use, and keeps
+    the results for the whole session."""
 
-    def __init__(self, config):
+    def __init__(self, config, stems: list[str]):
         self.config = config
+        self.stems = stems
         self.graded = {}
+        self.broke: dict[str, BaseException] = {}
 
     def notebook(self, stem: str):
-        if stem not in self.graded:
-            from autograde.runner import grade_notebook
-
-            self.graded[stem] = grade_notebook(
-                self.config.gd_notebooks[stem], stem,
-                cell_timeout=self.config.getoption("--cell-timeout"),
-                notebook_timeout=self.config.getoption("--notebook-timeout"),
-                memory_mb=self.config.getoption("--memory-mb"))
+        if not self.graded and not self.broke:
+            self._grade_all()
+        if stem in self.broke:
+            raise self.broke[stem]
         return self.graded[stem]
+
+    def _grade_all(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from autograde.resources import default_jobs
+        from autograde.runner import grade_notebook
+
+        opt = self.config.getoption
+        jobs = opt("--jobs") or default_jobs()
+
+        def grade(stem):
+            return grade_notebook(self.config.gd_notebooks[stem], stem, cell_timeout=opt("--cell-timeout"),
+                                  notebook_timeout=opt("--notebook-timeout"), memory_mb=opt("--memory-mb"))
+
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(self.stems)))) as pool:
+            futures = {stem: pool.submit(grade, stem) for stem in self.stems}
+        for stem, future in futures.items():  # in the notebooks' order, whatever finished first
+            try:
+                self.graded[stem] = future.result()
+            except Exception as exc:  # noqa: BLE001 - reported as that notebook's tests' setup error
+                self.broke[stem] = exc
 
 
 @pytest.fixture(scope="session")
 def grades(request) -> Grades:
-    request.config.gd_grades = Grades(request.config)
+    stems = {item.callspec.params["check"].notebook for item in request.session.items}
+    request.config.gd_grades = Grades(request.config, [s for s in request.config.gd_notebooks if s in stems])
     return request.config.gd_grades
 
 

@@ -15,6 +15,10 @@ CELL_TIMEOUT = 300
 NOTEBOOK_TIMEOUT = 900
 #: Address-space limit of a grading kernel, MiB (TensorFlow needs about 2 GiB to start).
 MEMORY_MB = 4096
+#: Memory one grading job needs on top of what is in use, MiB: a TensorFlow kernel's peak
+#: (0.5-0.95 GiB on the three notebooks, reported per notebook as ``peak_memory_mb``) and the
+#: grader's share. Bounds the default number of jobs (``autograde.resources.default_jobs``).
+JOB_MEMORY_MB = 1536
 #: Largest file a grading kernel may write, MiB (RLIMIT_FSIZE: a bigger write fails with EFBIG).
 FILE_MB = 256
 #: Tasks (processes and threads) a grading kernel may have at once (RLIMIT_NPROC of its own

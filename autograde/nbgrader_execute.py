@@ -9,6 +9,8 @@ dies costs only the checks not judged yet.
 
 from __future__ import annotations
 
+import time
+
 from nbgrader.preprocessors import Execute
 
 from autograde.sandbox import describe
@@ -20,4 +22,9 @@ class GradingExecute(GradingSession, Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())
-        return super().preprocess(nb, resources, km)
+        start = time.perf_counter()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self.log.info("graded in %.1f s; the kernel's peak memory was %.0f MiB",
+                          time.perf_counter() - start, self.peak_memory_mb)

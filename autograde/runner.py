@@ -50,6 +50,7 @@ class NotebookGrade:
     problem: str | None = None
     seconds: float = 0.0
     isolation: str = ""
+    peak_memory_mb: float = 0.0
 
     @property
     def points(self) -> int:
@@ -139,6 +140,7 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TI
                                allow_errors=True, interrupt_on_timeout=True)
         client.preprocess(nb, {"metadata": {"path": str(work)}})
         grade.problem = client.stopped_because
+        grade.peak_memory_mb = client.peak_memory_mb
         for check in checks:
             verdict = client.verdicts.get(check.grade_id)
             if verdict is None:

@@ -30,6 +30,7 @@ from autograde.judge import Kernel, Verdict, follows_from, judge, verdict_output
 from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
 from autograde.registry import BY_ID, CHECKS
+from autograde.resources import peak_rss_mb
 
 
 class GradingSession(NotebookClient):
@@ -61,6 +62,7 @@ class GradingSession(NotebookClient):
         self.verdicts: dict[str, Verdict] = {}
         self.early: dict[str, Verdict] = {}  # verdicts of checks judged right after a given cell
         self.stopped_because: str | None = None
+        self.peak_memory_mb = 0.0  # the kernel's resident-memory high-water mark, polled
         self._output_bytes: dict[str, int] = {}
         self._output_total = 0
         self._limit_hit: str | None = None
@@ -91,12 +93,22 @@ class GradingSession(NotebookClient):
         """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
         deadline = time.monotonic() + self.notebook_timeout
         while not done.wait(limits.DISK_CHECK_SECONDS):
+            self._note_memory()
             if time.monotonic() > deadline:
                 return self._kill_kernel(f"the notebook hit its time limit of {self.notebook_timeout} s")
             why = over_disk_limit(getattr(self.km, "scratch", None))
             if why:
                 return self._kill_kernel(why)
         return None
+
+    async def _async_cleanup_kernel(self) -> None:
+        self._note_memory()  # the last look, before the kernel is stopped
+        await super()._async_cleanup_kernel()
+
+    def _note_memory(self) -> None:
+        process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
+        if process is not None:
+            self.peak_memory_mb = max(self.peak_memory_mb, peak_rss_mb(process.pid))
 
     def _kill_kernel(self, why: str) -> None:
         self._limit_hit = why

@@ -25,6 +25,7 @@ def summary(student: str, grades: list[NotebookGrade]) -> dict:
             "points": g.points,
             "max_points": sum(r.check.points for r in g.results),
             "seconds": round(g.seconds, 2),
+            "peak_memory_mb": round(g.peak_memory_mb),
             "isolation": g.isolation,
             "checks": [{
                 "grade_id": r.check.grade_id,
