@@ -179,6 +179,7 @@ class GradingKernelManager(AsyncKernelManager):
     scratch: Path | None = None
     sandbox: Sandbox | None = None
     user: kernel_user.KernelUser | None = None
+    adopted: str | None = None  # the folder given to a kernel started ahead (autograde.kernel_pool)
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
         self.isolation = require_sandbox(self.allow_unsandboxed, self.user)
@@ -233,6 +234,14 @@ class GradingKernelManager(AsyncKernelManager):
             self.ip = str(self.scratch / "ipc" / "kernel")
         self.connection_file = str(self.scratch / "connection.json")
         return await super()._async_pre_start_kernel(**kw)
+
+    def adopt(self, origin: Path) -> None:
+        """Give a kernel started ahead in an empty folder (``autograde.kernel_pool``) its notebook's
+        folder: the private copy a kernel started now would have made. Called before any cell runs."""
+        work = self.scratch / "work"
+        copy_private(Path(origin).resolve(), work)
+        self.user.give(work)
+        self.adopted = str(Path(origin).resolve())
 
     def write_connection_file(self, **kwargs) -> None:
         """Jupyter's connection file, readable by the kernel's user (group) but not writable by it."""

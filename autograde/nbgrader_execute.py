@@ -12,13 +12,28 @@ from __future__ import annotations
 import time
 
 from nbgrader.preprocessors import Execute
+from traitlets import default
 
+from autograde.registry import NOTEBOOKS
 from autograde.sandbox import describe
 from autograde.session import GradingSession
 
 
 class GradingExecute(GradingSession, Execute):
-    """nbgrader's Execute in a limited, sandboxed kernel; test cells judged outside it."""
+    """nbgrader's Execute in a limited, sandboxed kernel; test cells judged outside it.
+
+    nbgrader grades a submission's notebooks one after another, leaving a core idle: the kernel
+    of the next notebook starts meanwhile (``spare_kernels``, ``autograde.kernel_pool``).
+    """
+
+    @default("spare_kernels")
+    def _spares_on(self) -> bool:
+        return True
+
+    def notebook_follows(self) -> bool:
+        """True unless this is the assignment's last notebook (by name, the order nbgrader takes)."""
+        notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
+        return notebook is not None and notebook != sorted(NOTEBOOKS)[-1]
 
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())

@@ -35,6 +35,12 @@ def data_paths() -> list[Path]:
     return [Path(p) for ex in _EXERCISES for p in getattr(ex, "DATA_PATHS", list)()]
 
 
+def warm_up() -> str:
+    """Code a kernel started ahead runs before its notebook (``WARM_UP`` of an exercise: imports)."""
+    lines = [getattr(ex, "WARM_UP", "") for ex in _EXERCISES]
+    return "\n".join(dict.fromkeys(line for line in lines if line))
+
+
 def data_env() -> dict[str, str]:
     """Environment a grading kernel gets for the exercises' data (``DATA_ENV()`` of an exercise)."""
     return {k: v for ex in _EXERCISES for k, v in getattr(ex, "DATA_ENV", dict)().items()}

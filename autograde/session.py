@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -41,10 +42,32 @@ class GradingSession(NotebookClient):
     # nbgrader raises when a cell's output is late after a timeout, and then drops the whole
     # notebook: a kernel stuck in a loop that swallows interrupts would score 0 everywhere.
     raise_on_iopub_timeout = Bool(False, help="Stop the notebook when output is late.").tag(config=True)
+    spare_kernels = Bool(False, help="Take a kernel started ahead (autograde.kernel_pool) when one "
+                                     "matches, and start one ahead for the notebook after this one.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
+
+    def create_kernel_manager(self):
+        """A kernel started ahead, given this notebook's folder, when ``spare_kernels`` and one matches."""
+        if not self.spare_kernels:
+            return super().create_kernel_manager()
+        from autograde import kernel_pool
+
+        km = kernel_pool.take(self.config)
+        if km is None:
+            km = super().create_kernel_manager()
+        else:
+            km.adopt(Path(self.resources.get("metadata", {}).get("path") or os.getcwd()))
+            self.km = km
+        if self.notebook_follows():
+            kernel_pool.start_spare(self.config)
+        return km
+
+    def notebook_follows(self) -> bool:
+        """Whether another notebook is likely graded after this one (the front end knows)."""
+        return False
 
     @default("shutdown_kernel")
     def _immediate(self) -> str:

@@ -1,0 +1,138 @@
+"""Grading kernels started ahead: while one notebook is graded, the next one's kernel starts and
+imports what the exercises need (``registry.warm_up()``, TensorFlow), on a core that is idle.
+
+A spare kernel is an ordinary ``GradingKernelManager`` kernel (same sandbox, limits and user)
+started in an empty private folder; when a grading session takes it, the session's folder is
+copied in (``GradingKernelManager.adopt``), exactly as a kernel started then would have copied
+it. A spare matches a session only when its settings (memory, hidden paths, environment) are
+the session's; an unused spare is stopped when the process ends. nbgrader's front end asks for a
+spare while it grades a notebook that is followed by another of the same submission.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import hashlib
+import json
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from concurrent.futures import Future
+
+from jupyter_core.utils import run_sync
+
+from autograde import limits
+from autograde.kernel_manager import GradingKernelManager, hidden_paths, kernel_env
+from autograde.registry import data_env, warm_up
+
+_lock = threading.Lock()
+_spares: dict[str, Future] = {}
+_started: list[GradingKernelManager] = []  # every spare's manager, as soon as it exists
+
+
+def settings_key(config) -> str:
+    """What a kernel's start depends on: its manager's settings and the environment it gets."""
+    km = GradingKernelManager(config=config)
+    env = {**kernel_env(dict(os.environ)), **data_env()}
+    engine = {k: v for k, v in os.environ.items() if k.startswith(limits.ENV_PREFIX)}  # hidden paths, uid...
+    text = json.dumps([km.memory_mb, sorted(str(p) for p in hidden_paths(km.hide)), km.allow_unsandboxed,
+                       sorted(env.items()), sorted(engine.items())])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def start_spare(config) -> None:
+    """Start a kernel with ``config`` in the background, unless one is waiting already."""
+    key = settings_key(config)
+    with _lock:
+        if key not in _spares:
+            future = _spares[key] = Future()
+            _launcher().put((future, config))
+
+
+@functools.lru_cache(maxsize=1)
+def _launcher() -> queue.SimpleQueue:
+    """The one thread that starts spares. It lives as long as the process: bubblewrap's
+    ``--die-with-parent`` stops a kernel when the *thread* that started it ends. A daemon, so a
+    spare still starting never holds up the end of the process."""
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def serve() -> None:
+        while True:
+            future, config = jobs.get()
+            try:
+                future.set_result(_start(config))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the spare
+                future.set_exception(exc)
+
+    threading.Thread(target=serve, name="spare-kernels", daemon=True).start()
+    return jobs
+
+
+def take(config) -> GradingKernelManager | None:
+    """The spare kernel for ``config`` (waiting for it to finish starting), or None."""
+    with _lock:
+        future = _spares.pop(settings_key(config), None)
+    if future is None:
+        return None
+    try:
+        km = future.result()
+    except Exception:  # noqa: BLE001 - a spare that failed to start: start one the usual way
+        return None
+    with _lock:
+        _started.remove(km)
+    if not run_sync(km.is_alive)():
+        stop(km)
+        return None
+    return km
+
+
+def _start(config) -> GradingKernelManager:
+    km = GradingKernelManager(config=config)
+    with _lock:
+        _started.append(km)
+    empty = tempfile.mkdtemp(prefix="gdspare-")
+    try:
+        run_sync(km.start_kernel)(cwd=empty)
+    finally:
+        shutil.rmtree(empty, ignore_errors=True)
+    code = warm_up()
+    if code:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=60)
+            msg_id = kc.execute(code, silent=True, store_history=False)
+            while True:  # its reply: the imports are done (an error is the student's to meet later)
+                reply = run_sync(kc.get_shell_msg)(timeout=120)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+        finally:
+            kc.stop_channels()
+    km._close_control_socket()  # made in this thread's event loop; the session makes its own
+    return km
+
+
+def stop(km: GradingKernelManager) -> None:
+    """Kill a spare's kernel and remove its folders."""
+    try:
+        if km.provisioner is not None and km.provisioner.process is not None:
+            km.provisioner.process.kill()
+            km.provisioner.process.wait(10)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+    if km.scratch:
+        shutil.rmtree(km.scratch, ignore_errors=True)
+
+
+@atexit.register
+def stop_all() -> None:
+    """Stop every spare not taken (at exit, or when a test wants none left)."""
+    with _lock:
+        _spares.clear()
+        started = list(_started)
+        _started.clear()
+    for km in started:
+        stop(km)
