@@ -10,6 +10,7 @@ dies costs only the checks not judged yet.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from nbgrader.preprocessors import Execute
 from traitlets import default
@@ -31,9 +32,20 @@ class GradingExecute(GradingSession, Execute):
         return True
 
     def notebook_follows(self) -> bool:
-        """True unless this is the assignment's last notebook (by name, the order nbgrader takes)."""
-        notebook = (self.resources or {}).get("nbgrader", {}).get("notebook")
-        return notebook is not None and notebook != sorted(NOTEBOOKS)[-1]
+        """True unless this is the assignment's last notebook (nbgrader takes them by name) of the
+        last student (by name) with a submission: a spare left over is stopped at the end."""
+        meta = (self.resources or {}).get("nbgrader", {})
+        notebook, student = meta.get("notebook"), meta.get("student")
+        if notebook is None:
+            return False
+        if notebook != sorted(NOTEBOOKS)[-1]:
+            return True
+        work = Path((self.resources.get("metadata") or {}).get("path") or ".").resolve()
+        submitted = work.parents[2] / "submitted" if len(work.parents) > 2 else None  # root/autograded/s/a
+        try:
+            return any(d.name > str(student) and (d / work.name).is_dir() for d in submitted.iterdir())
+        except (OSError, AttributeError):
+            return False
 
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())

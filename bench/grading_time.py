@@ -1,14 +1,19 @@
 """Time to autograde one full submission (the three solution notebooks), whole process, median of runs.
 
-Usage: python bench/grading_time.py [--runs 3] [--notebook PATH.ipynb ...]
-Times (1) the hidden pytest graders, ``python -m pytest autograde --submission FOLDER``, and
-(2) ``nbgrader autograde`` of one student in a fresh course folder, each as a new process.
-``--notebook`` grades only the notebooks given (each named by its exercise's stem).
+Usage: python bench/grading_time.py [--runs 3] [--notebook PATH.ipynb ...] [--skip-lesson]
+Times (1) the hidden pytest graders, ``python -m pytest autograde --submission FOLDER`` (with
+their default ``--jobs``, and with ``--jobs 1``), and (2) ``nbgrader autograde`` of one student
+in a fresh course folder, each as a new process, TensorFlow's start included; prints each
+notebook's seconds and kernel peak memory (summary.json). Then (3) runs the lesson's own
+three programs as written (bench/lesson_linear_system.py eager, bench/lesson_mnist.py) in the
+same run and prints the ratio of grading time to theirs. ``--notebook`` grades only the
+notebooks given (each named by its exercise's stem).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -22,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograde import course as nbg  # noqa: E402
 from autograde.registry import NOTEBOOKS  # noqa: E402
+from autograde.resources import default_jobs  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -33,6 +39,7 @@ def timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-lesson", action="store_true", help="the lesson's programs take about 3 minutes")
     parser.add_argument("--notebook", type=Path, nargs="*",
                         default=[ROOT / "tests" / "submissions" / stem / "solution.ipynb" for stem in NOTEBOOKS])
     args = parser.parse_args()
@@ -57,11 +64,28 @@ def main() -> None:
         def nbgrader_autograde():
             nbg.autograde(course, "student")
 
-        for label, fn in (("pytest autograde --submission", pytest_grader),
+        medians = {}
+        for label, fn in ((f"pytest graders (--jobs {default_jobs()}, the default)", pytest_grader),
+                          ("pytest graders --jobs 1", lambda: pytest_grader("--jobs", "1")),
                           ("nbgrader autograde (one student)", nbgrader_autograde)):
             times = [timed(fn) for _ in range(args.runs)]
-            print(f"{label:<34} median {statistics.median(times):6.1f} s "
-                  f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)")
+            medians[label] = statistics.median(times)
+            print(f"{label:<44} median {medians[label]:6.1f} s "
+                  f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)", flush=True)
+            if label.startswith("pytest graders --jobs 1"):
+                summary = json.loads((tmp / "results" / "summary.json").read_text(encoding="utf-8"))
+                for nb in summary["notebooks"]:
+                    print(f"    {nb['notebook']:<26} {nb['seconds']:5.1f} s, kernel peak memory "
+                          f"{nb['peak_memory_mb']} MiB, {nb['points']}/{nb['max_points']} points")
+        if args.skip_lesson:
+            return
+        lesson = timed(lambda: [subprocess.run([sys.executable, str(ROOT / "bench" / script), *options], cwd=ROOT,
+                                               check=True, capture_output=True)
+                                for script, options in (("lesson_linear_system.py", ("--runs", "1", "--skip-compiled")),
+                                                        ("lesson_mnist.py", ()))])
+        print(f"the lesson's three programs as written, on the same data: {lesson:.1f} s")
+        for label, seconds in medians.items():
+            print(f"    {label:<44} {seconds / lesson:.2f} of that")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The lesson's original solver of x+y=16, 10x+25y=250 (範例2), eager and compiled, timed.
 
-Usage: python bench/lesson_linear_system.py [--runs 3] [--skip-eager]
+Usage: python bench/lesson_linear_system.py [--runs 3] [--skip-eager | --skip-compiled]
 Prints seconds per solve (median), epochs run and the answer, for the lesson's loop as
 written (eager) and the same loop with the step under ``tf.function``.
 """
@@ -50,8 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-eager", action="store_true", help="the eager loop takes about a minute")
+    parser.add_argument("--skip-compiled", action="store_true", help="only the loop as the lesson wrote it")
     args = parser.parse_args()
-    for compiled in ([True] if args.skip_eager else [False, True]):
+    for compiled in ([True] if args.skip_eager else [False] if args.skip_compiled else [False, True]):
         times, last = [], None
         for run in range(args.runs):
             random.seed(run)
