@@ -15,6 +15,7 @@ from pathlib import Path
 from autograde import limits
 
 CGROUP = Path("/sys/fs/cgroup")
+MEMINFO = Path("/proc/meminfo")
 
 
 def _read(path: Path) -> str | None:
@@ -36,7 +37,7 @@ def cores() -> int:
 def available_memory_mb() -> int:
     """MiB that can still be used: ``MemAvailable``, capped by a cgroup v2 ``memory.max``."""
     free = None
-    for line in (_read(Path("/proc/meminfo")) or "").splitlines():
+    for line in (_read(MEMINFO) or "").splitlines():
         if line.startswith("MemAvailable:"):
             free = int(line.split()[1]) // 1024
     limit, used = _read(CGROUP / "memory.max"), _read(CGROUP / "memory.current")

@@ -52,9 +52,9 @@ def main() -> None:
         for stem, path in notebooks.items():
             shutil.copy2(path, folder / f"{stem}.ipynb")
 
-        def pytest_grader():
+        def pytest_grader(*options):
             subprocess.run([sys.executable, "-m", "pytest", "autograde", "--submission", str(folder),
-                            "--results-dir", str(tmp / "results"), "-q", "-p", "no:cacheprovider"],
+                            "--results-dir", str(tmp / "results"), "-q", "-p", "no:cacheprovider", *options],
                            cwd=ROOT, check=True, capture_output=True)
 
         course = nbg.make_course(tmp / "course")

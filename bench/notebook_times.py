@@ -1,8 +1,10 @@
-"""Seconds to execute each solution notebook top to bottom in a fresh kernel (TensorFlow's start included).
+"""Seconds a student waits to run each notebook top to bottom in a fresh kernel (TensorFlow's start included).
 
 Usage: python bench/notebook_times.py [--runs 3]
-Prints the median over runs for every notebook of source/, executed as the graders do
-(same kernel environment), on whatever MNIST ``load_mnist`` finds.
+Executes every notebook of source/ (the answers filled in, the visible checks run) in an
+ordinary, unsandboxed kernel as in JupyterLab, offline on the embedded digits. The first run
+starts from an empty data cache (the digits are parsed once, as on a student's first day);
+prints it and the median of the later runs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,16 +23,18 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde.registry import NOTEBOOKS  # noqa: E402
-from autograde.runner import KERNEL_ENV, SOURCE  # noqa: E402
+from autograde.registry import NOTEBOOKS, SOURCE  # noqa: E402
+
+STUDENT_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg", "GD_MNIST_OFFLINE": "1"}
 
 
-def execute(notebook: str) -> float:
+def execute(notebook: str, cache: str) -> float:
     nb = nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4)
-    env = {**os.environ, **KERNEL_ENV,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, **STUDENT_ENV, "GD_MNIST_CACHE": cache}
+    env.pop("NBGRADER_EXECUTION", None)
     t = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3",
+    # stopped at once afterwards: a student does not wait for the kernel to shut down
+    NotebookClient(nb, timeout=600, kernel_name="python3", shutdown_kernel="immediate",
                    resources={"metadata": {"path": str(SOURCE)}}).execute(env=env)
     return time.perf_counter() - t
 
@@ -39,9 +44,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     for notebook in NOTEBOOKS:
-        times = [execute(notebook) for _ in range(args.runs)]
-        print(f"{notebook:<26} median {statistics.median(times):5.1f} s "
-              f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs, hidden tests included)")
+        with tempfile.TemporaryDirectory() as cache:
+            first = execute(notebook, cache)
+            times = [execute(notebook, cache) for _ in range(args.runs)]
+        print(f"{notebook:<26} first run {first:5.1f} s; later runs median {statistics.median(times):5.1f} s "
+              f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)", flush=True)
 
 
 if __name__ == "__main__":
