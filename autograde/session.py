@@ -10,7 +10,8 @@ nbgrader's gradebook records the grader's points and nothing the kernel printed.
 A check may instead be judged right after the given cell whose results it reads
 (``Check.judged_after``), before later cells of the student could replace them. A
 whole-notebook time limit kills the kernel; a kernel that dies costs only the checks that had
-not been judged yet, each saying why.
+not been judged yet, each saying why. Kernels are killed when their notebook is done, and with
+``spare_kernels`` a session takes a kernel started ahead (``autograde.kernel_pool``).
 """
 
 from __future__ import annotations
