@@ -37,8 +37,8 @@ def data_paths() -> list[Path]:
 
 def warm_up() -> str:
     """Code a kernel started ahead runs before its notebook (``WARM_UP`` of an exercise: imports)."""
-    lines = [getattr(ex, "WARM_UP", "") for ex in _EXERCISES]
-    return "\n".join(dict.fromkeys(line for line in lines if line))
+    lines = [line for ex in _EXERCISES for line in getattr(ex, "WARM_UP", "").splitlines()]
+    return "\n".join(dict.fromkeys(line for line in lines if line.strip()))
 
 
 def data_env() -> dict[str, str]:
