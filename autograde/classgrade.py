@@ -133,9 +133,10 @@ def select(students: list[Student], names: list[str] | None, root: Path) -> list
 
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
-                  hide: tuple[Path, ...] = (), memory_mb: int | None = None) -> dict:
+                  hide: tuple[Path, ...] = (), memory_mb: int | None = None, jobs: int = 1) -> dict:
     """Grade one student in a fresh process and write their three result files; returns the summary.
 
+    ``jobs``: the student's notebooks graded at once.
     ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
     ``memory_mb``: the kernels' address-space limit (default ``limits.MEMORY_MB``).
     """
@@ -147,7 +148,7 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "autograde"), "--submission", str(staged),
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
                "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout),
-               "--jobs", "1"]  # the class's jobs are students: one notebook at a time each
+               "--jobs", str(jobs)]
         if memory_mb is not None:
             cmd += ["--memory-mb", str(memory_mb)]
         t = time.perf_counter()
@@ -174,6 +175,21 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
 
 
 _WRITE_LOCK = threading.Lock()
+
+
+class TailJobs:
+    """Notebooks at once for each student as grading reaches them: one, while students wait for
+    a job; at the end of the class, the jobs left idle go to the last students' notebooks."""
+
+    def __init__(self, students: int, jobs: int):
+        self.students, self.jobs, self.started = students, max(1, jobs), 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self.started += 1
+            still_to_start = self.students - self.started
+        return max(1, self.jobs // (still_to_start + 1))
 
 
 def publish(out: Path, student: Student, summary: dict, junit: bytes | None = None) -> None:
@@ -257,12 +273,13 @@ def grade(args) -> int:
     print(f"  {isolation}", flush=True)
     t0 = time.perf_counter()
     done = 0
+    tail = TailJobs(len(students), args.jobs)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {}
         for s in students:
             print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
-            futures[pool.submit(grade_student, s, out, args.cell_timeout, args.notebook_timeout,
-                                (args.submissions, out))] = s
+            futures[pool.submit(lambda s: grade_student(s, out, args.cell_timeout, args.notebook_timeout,
+                                                        (args.submissions, out), jobs=tail.next()), s)] = s
         for fut in as_completed(futures):
             s = futures[fut]
             done += 1

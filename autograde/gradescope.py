@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from autograde import limits
+from autograde.resources import default_jobs
 
 #: Visibility of a check with a visible part, of a hidden-only check, and of staff-only reports.
 VISIBLE, AFTER_PUBLISHED, STAFF_ONLY = "visible", "after_published", "hidden"
@@ -131,7 +132,7 @@ def grade_upload(submission: Path, hide: tuple[Path, ...], cell_timeout: int, no
     with tempfile.TemporaryDirectory(prefix="gdgs-") as out:
         try:
             return grade_student(student, Path(out), cell_timeout, notebook_timeout, hide=hide,
-                                 memory_mb=kernel_memory_mb(container))
+                                 memory_mb=kernel_memory_mb(container), jobs=default_jobs())
         except Exception as exc:  # noqa: BLE001 - any failure becomes a staff-only report, never a crash
             return not_graded(student, f"{type(exc).__name__}: {exc}")
 

@@ -80,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     for student in CLASS:
         nbg.submit(course, student, class_files(student))
     print("[3/5] nbgrader autograde -> gradebook.db", flush=True)
+    started = time.perf_counter()
     try:
         nbg.autograde(course, on_line=progress_printer(len(CLASS) * len(NOTEBOOKS)))
     except nbg.NbgraderFailed as exc:  # grades already saved stay in the gradebook
         print(f"      ! {exc}", file=sys.stderr, flush=True)
+    print(f"      graded {len(CLASS)} students in {time.perf_counter() - started:.0f} s", flush=True)
     print("[4/5] nbgrader generate_feedback -> feedback/, nbgrader export -> grades.csv, "
           "class report -> checks.csv, checks.png", flush=True)
     nbg.generate_feedback(course)

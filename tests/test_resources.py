@@ -66,3 +66,12 @@ def test_peak_memory_counts_a_process_and_its_children():
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_the_last_students_of_a_class_get_the_jobs_left_idle():
+    from autograde.classgrade import TailJobs
+
+    tail = TailJobs(students=7, jobs=2)
+    assert [tail.next() for _ in range(7)] == [1, 1, 1, 1, 1, 1, 2]
+    tail = TailJobs(students=3, jobs=4)
+    assert [tail.next() for _ in range(3)] == [1, 2, 4]
