@@ -124,7 +124,7 @@ def test_a_student_whose_grading_breaks_is_not_graded_and_the_rest_are(tmp_path,
     for name in ("ann", "ben", "cat"):
         (tmp_path / "subs" / name).mkdir(parents=True)
 
-    def fake(student, out, *_):
+    def fake(student, out, *_, **__):
         if student.name == "ben":
             raise RuntimeError("kernel could not start")
         summary = {"student": student.name, "points": 7, "max_points": 30, "notebooks": [], "problems": []}

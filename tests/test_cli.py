@@ -32,7 +32,7 @@ def fake_grading(monkeypatch) -> list[str]:
     """Replace the per-student grader (a kernel per notebook) with one that gives 7 points."""
     graded: list[str] = []
 
-    def fake(student, out, *_):
+    def fake(student, out, *_, **__):
         graded.append(student.name)
         summary = {"student": student.name, "points": 7, "max_points": 30, "notebooks": [], "problems": []}
         classgrade.publish(out, student, summary)
