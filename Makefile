@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 main: setup        ## release, autograde the example class with nbgrader, print the grade table
 	$(PY) -m autograde.main_job
 
-test: setup lint   ## every test, notebooks and calibration included (about 26 minutes on 2 cores)
+test: setup lint   ## every test, notebooks and calibration included (about 23 minutes on 2 cores)
 	$(PY) -m pytest
 
 test-fast: setup   ## the tests that execute no notebook (seconds)
