@@ -64,6 +64,12 @@ def kernel_env(base: dict[str, str]) -> dict[str, str]:
     return {**env, **KERNEL_ENV}
 
 
+def grading_kernel_env(base: dict[str, str]) -> dict[str, str]:
+    """What a grading kernel's environment is made of: ``kernel_env(base)`` and the exercises' data
+    settings (``registry.data_env``); HOME and KERAS_HOME are set per kernel on top."""
+    return {**kernel_env(base), **data_env()}
+
+
 def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> tuple[Path, ...]:
     """Paths a grading kernel must not see: the repository, the course's ``HIDDEN_IN_COURSE``,
     ``extra``, and the ``os.pathsep``-separated ``GD_GRADING_HIDE``."""
@@ -219,7 +225,7 @@ class GradingKernelManager(AsyncKernelManager):
         (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         self.kernel_spec_manager = KernelSpecManager(kernel_dirs=[str(self.scratch / "spec")])
         self.kernel_name = "gdgrade"
-        env = {**kernel_env(dict(kw.get("env") or os.environ)), **data_env()}
+        env = grading_kernel_env(dict(kw.get("env") or os.environ))
         # HOME is a scratch folder inside: keep Keras' cache where the grader sees it
         env["KERAS_HOME"] = str(keras_home())
         env["HOME"] = str(self.scratch / "home")

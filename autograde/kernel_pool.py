@@ -25,8 +25,8 @@ from concurrent.futures import Future
 from jupyter_core.utils import run_sync
 
 from autograde import limits
-from autograde.kernel_manager import GradingKernelManager, hidden_paths, kernel_env
-from autograde.registry import data_env, warm_up
+from autograde.kernel_manager import GradingKernelManager, grading_kernel_env, hidden_paths
+from autograde.registry import warm_up
 
 _lock = threading.Lock()
 _spares: dict[str, Future] = {}
@@ -36,7 +36,7 @@ _started: list[GradingKernelManager] = []  # every spare's manager, as soon as i
 def settings_key(config) -> str:
     """What a kernel's start depends on: its manager's settings and the environment it gets."""
     km = GradingKernelManager(config=config)
-    env = {**kernel_env(dict(os.environ)), **data_env()}
+    env = grading_kernel_env(dict(os.environ))
     engine = {k: v for k, v in os.environ.items() if k.startswith(limits.ENV_PREFIX)}  # hidden paths, uid...
     text = json.dumps([km.memory_mb, sorted(str(p) for p in hidden_paths(km.hide)), km.allow_unsandboxed,
                        sorted(env.items()), sorted(engine.items())])

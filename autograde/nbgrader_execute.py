@@ -41,10 +41,12 @@ class GradingExecute(GradingSession, Execute):
         if notebook != sorted(NOTEBOOKS)[-1]:
             return True
         work = Path((self.resources.get("metadata") or {}).get("path") or ".").resolve()
-        submitted = work.parents[2] / "submitted" if len(work.parents) > 2 else None  # root/autograded/s/a
+        if len(work.parents) <= 2:  # not <root>/autograded/<student>/<assignment>
+            return False
         try:
-            return any(d.name > str(student) and (d / work.name).is_dir() for d in submitted.iterdir())
-        except (OSError, AttributeError):
+            return any(d.name > str(student) and (d / work.name).is_dir()
+                       for d in (work.parents[2] / "submitted").iterdir())
+        except OSError:
             return False
 
     def preprocess(self, nb, resources=None, km=None):

@@ -35,16 +35,16 @@ def data_paths() -> list:
     paths = [data.keras_cache_path().parent]
     if os.environ.get(data.ENV_PATH):
         paths.append(os.environ[data.ENV_PATH])
-    if embedded_cache():
-        paths.append(embedded_cache())
-    return paths
+    cache = embedded_cache()
+    return paths + ([cache] if cache else [])
 
 
 def data_env() -> dict[str, str]:
     """The kernel reads the embedded digits from the grader's cache (bound read-only)."""
     from gdkit import data
 
-    return {data.ENV_CACHE: str(embedded_cache())} if embedded_cache() else {}
+    cache = embedded_cache()
+    return {data.ENV_CACHE: str(cache)} if cache else {}
 
 
 @functools.lru_cache(maxsize=1)
