@@ -28,7 +28,7 @@ lint: setup
 	$(PY) -m ruff check .
 
 release: setup     ## regenerate release/ from source/ with nbgrader
-	$(PY) -m nbgrader generate_assignment gd_applications --force
+	$(PY) -m autograde.nbgrader_cli generate_assignment gd_applications --force
 
 examples: setup    ## rewrite tests/submissions/ from the release, the exercises' examples.py and tests/corpus.py
 	$(PY) -m autograde.examples

@@ -70,3 +70,11 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# `nbgrader autograde` grades one notebook after another: the first one's kernel (sandboxed and
+# limited like any grading kernel, TensorFlow imported) starts now, while nbgrader starts up. It
+# is used only if its settings are the first notebook's (autograde/kernel_pool.py), else stopped.
+if sys.argv[1:2] == ["autograde"] and not {"-h", "--help", "--help-all"} & set(sys.argv):
+    from autograde.kernel_pool import start_spare
+
+    start_spare(c)

@@ -33,13 +33,14 @@ def make_course(dest: Path) -> Path:
 
 
 def nbgrader(course: Path, *args: str, on_line: Callable[[str], None] | None = None) -> str:
-    """Run ``nbgrader ARGS`` in ``course``; returns its log, raises NbgraderFailed on failure.
+    """Run ``nbgrader ARGS`` in ``course`` (through ``autograde.nbgrader_cli``); returns its log,
+    raises NbgraderFailed on failure.
 
     ``on_line`` sees every log line as it is written (for progress reports).
     """
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "autograde.nbgrader_cli", *args], cwd=course, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in proc.stdout:

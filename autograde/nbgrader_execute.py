@@ -55,5 +55,5 @@ class GradingExecute(GradingSession, Execute):
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            self.log.info("graded in %.1f s; the kernel's peak memory was %.0f MiB",
-                          time.perf_counter() - start, self.peak_memory_mb)
+            self.log.info("graded in %.1f s%s; the kernel's peak memory was %.0f MiB", time.perf_counter() - start,
+                          " by a kernel started ahead" if self.kernel_started_ahead else "", self.peak_memory_mb)

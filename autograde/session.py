@@ -62,6 +62,7 @@ class GradingSession(NotebookClient):
         else:
             km.adopt(Path(self.resources.get("metadata", {}).get("path") or os.getcwd()))
             self.km = km
+            self.kernel_started_ahead = True
         if self.notebook_follows():
             kernel_pool.start_spare(self.config)
         return km
@@ -87,6 +88,7 @@ class GradingSession(NotebookClient):
         self.early: dict[str, Verdict] = {}  # verdicts of checks judged right after a given cell
         self.stopped_because: str | None = None
         self.peak_memory_mb = 0.0  # the kernel's resident-memory high-water mark, polled
+        self.kernel_started_ahead = False  # a spare kernel (autograde.kernel_pool) ran this notebook
         self._output_bytes: dict[str, int] = {}
         self._output_total = 0
         self._limit_hit: str | None = None

@@ -70,9 +70,14 @@ def course(tmp_path_factory, reference_runs) -> Path:
 
 
 @pytest.fixture(scope="session")
-def nbgrader_scores(course) -> dict[str, dict[str, float]]:
+def nbgrader_log(course) -> str:
+    """The log of one ``nbgrader autograde`` of the class."""
+    return nbg.autograde(course)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_scores(course, nbgrader_log) -> dict[str, dict[str, float]]:
     """Gradebook points per student and grade_id after one ``nbgrader autograde`` of the class."""
-    nbg.autograde(course)
     return nbg.gradebook_scores(course)
 
 

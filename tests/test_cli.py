@@ -171,3 +171,17 @@ def test_shard_base_zero_takes_kubernetes_completion_indexes():
         classgrade.shard(students, "2/2", base=0)
     with pytest.raises(SystemExit, match="with --shard-base 0, 0/4 to 3/4"):
         classgrade.shard(students, "0/2")
+
+
+def test_nbgrader_cli_is_nbgrader_without_the_unused_iri_grammar():
+    """``python -m autograde.nbgrader_cli`` runs nbgrader's own application, and its process never
+    imports rfc3987_syntax (1.2 s of every nbgrader command otherwise)."""
+    code = ("import runpy, sys; sys.argv = ['nbgrader', '--version']\n"
+            "try:\n    runpy.run_module('autograde.nbgrader_cli', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('iri grammar loaded' if sys.modules.get('rfc3987_syntax') else 'no iri grammar')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    import nbgrader
+
+    assert out.returncode == 0, out.stderr
+    assert nbgrader.__version__ in out.stdout and out.stdout.strip().endswith("no iri grammar"), out.stdout

@@ -13,7 +13,7 @@ import pytest
 
 from autograde.notebook import check_id
 from autograde.registry import ASSIGNMENT, BY_ID, NOTEBOOKS
-from tests.examples import CLASS, EXAMPLES, class_examples, class_points
+from tests.examples import CLASS, EXAMPLES, class_examples, class_files, class_points
 
 pytestmark = pytest.mark.slow
 STUDENTS = sorted(CLASS)
@@ -74,6 +74,14 @@ def test_untouched_release_runs_to_the_end_without_killing_the_kernel(class_grad
     for stem in NOTEBOOKS:
         cells = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / f"{stem}.ipynb", as_version=4).cells
         assert all(c.execution_count is not None for c in cells if c.cell_type == "code" and not check_id(c)), stem
+
+
+def test_nbgrader_grades_every_notebook_in_a_kernel_started_ahead(nbgrader_log):
+    """The first one's kernel starts while nbgrader starts up (nbgrader_config.py), each next one's
+    while the notebook before it is graded (autograde/kernel_pool.py)."""
+    graded = [line for line in nbgrader_log.splitlines() if "] graded in " in line]
+    assert len(graded) == sum(len(class_files(s)) for s in CLASS), graded
+    assert all(" by a kernel started ahead;" in line for line in graded), graded
 
 
 def test_correct_answers_leave_no_stderr_in_nbgrader_test_cells(course, nbgrader_scores):
