@@ -37,6 +37,7 @@ examples: setup    ## rewrite tests/submissions/ from the release, the exercises
 bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus
 	$(PY) bench/grading_time.py
 	$(PY) bench/kernel_start.py
+	$(PY) bench/warm_kernels.py
 	$(PY) bench/notebook_times.py
 	$(PY) bench/class_grading.py
 	$(PY) bench/lesson_linear_system.py
