@@ -6,7 +6,8 @@ started in an empty private folder; when a grading session takes it, the session
 copied in (``GradingKernelManager.adopt``), exactly as a kernel started then would have copied
 it. A spare matches a session only when its settings (memory, hidden paths, environment) are
 the session's; an unused spare is stopped when the process ends. nbgrader's front end asks for a
-spare while it grades a notebook that is followed by another of the same submission.
+spare while it grades a notebook that is followed by another, and ``nbgrader_config.py`` asks for
+the first one while ``nbgrader autograde`` starts up.
 """
 
 from __future__ import annotations
