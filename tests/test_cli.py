@@ -1,4 +1,5 @@
-"""``gdgrade``: its options parse, --student grades only those named, report prints the results folder."""
+"""``gdgrade``: its options parse, --student grades only those named, report prints the results folder;
+``autograde.nbgrader_cli`` is nbgrader's own command line."""
 
 from __future__ import annotations
 
