@@ -1,6 +1,7 @@
 """pytest front end of the hidden graders: ``pytest autograde --submission PATH``.
 
-Each notebook of the submission is executed once, in its own kernel, ``--jobs`` of them at
+Each notebook of the submission is executed once, in its own kernel (forked from one process per
+submission that imported TensorFlow once, where the grader is root: ``autograde.zygote``), ``--jobs`` of them at
 once (default: one per core, as many as memory holds); every check is one test whose JUnit
 entry carries its points. A wrong answer is a failed test but not a
 failed run: the exit status is non-zero only when grading itself broke.
@@ -49,8 +50,20 @@ def pytest_configure(config):
         config.gd_isolation = require_sandbox()
     except SandboxUnavailable as exc:
         raise pytest.UsageError(str(exc)) from None
+    from autograde import zygote
+
+    config.gd_zygote = None
+    if zygote.supported()[0]:  # its imports run while pytest collects
+        sub = Path(config.getoption("--submission")).resolve()
+        config.gd_zygote = zygote.Zygote(hide=[sub if sub.is_dir() else sub.parent])
+        config.gd_isolation += f"; {zygote.LINE}"
     if not config.option.xmlpath:
         config.option.xmlpath = str(Path(config.getoption("--results-dir")) / "junit.xml")
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "gd_zygote", None) is not None:
+        config.gd_zygote.close()
 
 
 def pytest_report_header(config):
@@ -104,7 +117,8 @@ class Grades:
 
         def grade(stem):
             return grade_notebook(self.config.gd_notebooks[stem], stem, cell_timeout=opt("--cell-timeout"),
-                                  notebook_timeout=opt("--notebook-timeout"), memory_mb=opt("--memory-mb"))
+                                  notebook_timeout=opt("--notebook-timeout"), memory_mb=opt("--memory-mb"),
+                                  zygote=self.config.gd_zygote)
 
         with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(self.stems)))) as pool:
             futures = {stem: pool.submit(grade, stem) for stem in self.stems}

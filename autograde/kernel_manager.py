@@ -11,6 +11,10 @@ The kernel's environment is an allow-list: no engine setting (such as the gradin
 reaches it. It talks over unix sockets in the scratch folder, where the grader's probes also
 exchange values.
 
+Given a zygote (``autograde.zygote``, the pytest graders' choice when the grader is root), the
+kernel is forked from it instead of started cold: same folders, user, limits and environment,
+inside the zygote's sandbox of the submission.
+
 Without a working sandbox the kernel does not start, unless unsandboxed grading is allowed
 explicitly (``GD_GRADING_ALLOW_UNSANDBOXED=1`` or ``c.GradingKernelManager.allow_unsandboxed``).
 """
@@ -24,11 +28,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Any, Bool, Integer, List, Unicode
 
 from autograde import kernel_user, limits
 from autograde.registry import data_env, data_paths
@@ -181,11 +186,14 @@ class GradingKernelManager(AsyncKernelManager):
     hide = List(Unicode(), help="More paths the kernel must not see.").tag(config=True)
     allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be made (submissions could then "
                                          "read the graders and write anywhere).").tag(config=True)
+    zygote = Any(None, allow_none=True, help="An autograde.zygote.Zygote to fork the kernel from, when it "
+                                             "hides all this kernel must not see; else the kernel starts cold.").tag(config=True)
 
     scratch: Path | None = None
     sandbox: Sandbox | None = None
     user: kernel_user.KernelUser | None = None
     adopted: str | None = None  # the folder given to a kernel started ahead (autograde.kernel_pool)
+    forked = False  # forked from ``zygote``
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
         self.isolation = require_sandbox(self.allow_unsandboxed, self.user)
@@ -197,27 +205,37 @@ class GradingKernelManager(AsyncKernelManager):
                        writable=(self.scratch,), home=self.scratch / "home",
                        switch_user=bool(self.user.prefix))
 
+    def _forking(self):
+        """The zygote to fork this kernel from, or None (start it cold)."""
+        z = self.zygote
+        if z is None or self.user.uid is None or not z.covers(hidden_paths(self.hide)) or not z.ready():
+            return None
+        return z
+
     async def _async_pre_start_kernel(self, **kw):
         origin = Path(kw.get("cwd") or os.getcwd()).resolve()
+        self.user = kernel_user.for_new_kernel()
+        zygote = self._forking()
+        self.forked = zygote is not None
         # short path: unix socket names are limited to about 100 characters
-        self.scratch = Path(tempfile.mkdtemp(prefix="gdk-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="gdk-", dir=zygote.root if zygote else None))
         # the scratch folder stays the grader's (the kernel spec is read from it); the kernel's
         # user may only pass through it, into its own folders
         self.scratch.chmod(0o711)
-        self.user = kernel_user.for_new_kernel()
         (self.scratch / "home").mkdir()  # the kernel's HOME: caches stay out of the work folder
         (self.scratch / "ipc").mkdir(mode=0o700)  # the kernel's sockets
         work = self.scratch / "work"
         copy_private(origin, work)
         self.user.give(work, self.scratch / "home", self.scratch / "ipc")
         kw["cwd"] = str(work)
-        self.sandbox = self._sandbox_for(work)
-        argv = [*self.user.prefix, sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb),
+        self.sandbox = zygote.sandbox if zygote else self._sandbox_for(work)
+        prefix = () if zygote else self.user.prefix
+        argv = [*prefix, sys.executable, str(LAUNCHER), "--memory-mb", str(self.memory_mb),
                 "--file-mb", str(limits.FILE_MB)]
         if self.user.tasks is not None:
             argv += ["--processes", str(self.user.tasks)]
         argv += ["-f", "{connection_file}"]
-        spec = {"argv": wrap(self.sandbox, argv) if self.sandbox else argv,
+        spec = {"argv": wrap(self.sandbox, argv) if self.sandbox and not zygote else argv,
                 "display_name": "gdgrade (limited)", "language": "python",
                 "interrupt_mode": "message" if self.sandbox else "signal"}
         folder = self.scratch / "spec" / "gdgrade"
@@ -239,6 +257,13 @@ class GradingKernelManager(AsyncKernelManager):
             self.transport = "ipc"
             self.ip = str(self.scratch / "ipc" / "kernel")
         self.connection_file = str(self.scratch / "connection.json")
+        if zygote:
+            from autograde.zygote import ForkedKernelProvisioner
+
+            self.isolation = f"{describe()}; {self.user.line()}; forked from a warm process"
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
         return await super()._async_pre_start_kernel(**kw)
 
     def adopt(self, origin: Path) -> None:
@@ -258,6 +283,8 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if self.forked and not restart:  # what it started would live on in the zygote's sandbox
+            kernel_user.end_all(self.user.uid)
         if getattr(self, "_stderr", None) and not restart:
             self._stderr.close()
         if self.scratch and not restart:

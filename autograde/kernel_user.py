@@ -17,7 +17,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,35 @@ def user_tasks(uid: int) -> int:
         if int(fields.get("Uid", "-1 ").split()[0]) == uid:
             total += int(fields.get("Threads", "1").strip() or 1)
     return total
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                uids = next((line.split()[1:] for line in f if line.startswith("Uid:")), [])
+        except OSError:  # ended meanwhile
+            continue
+        if str(uid) in uids:
+            found.append(int(pid))
+    return found
+
+
+def end_all(uid: int, rounds: int = 50) -> int:
+    """Kill every process of ``uid`` (a kernel's own user), forking or not; the number still left
+    after ``rounds`` sweeps (0 when all are gone)."""
+    for _ in range(rounds):
+        pids = _processes_of(uid)
+        if not pids:
+            return 0
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:  # ended meanwhile
+                pass
+        time.sleep(0.01)
+    return len(_processes_of(uid))
 
 
 def _next_uid() -> int:

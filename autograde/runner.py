@@ -24,6 +24,7 @@ from autograde.kernel_manager import require_sandbox
 from autograde.notebook import cell_key, check_id, is_given_cell, nbgrader_meta, restore_at
 from autograde.registry import BY_ID, SOURCE, SOURCES, checks_of
 from autograde.session import GradingSession
+from autograde.zygote import LINE as FORKED
 
 
 @dataclass
@@ -115,8 +116,9 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
 
 def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TIMEOUT,
                    notebook_timeout: int = limits.NOTEBOOK_TIMEOUT, workdir: Path | None = None,
-                   memory_mb: int = limits.MEMORY_MB) -> NotebookGrade:
-    """Grade the notebook at ``path`` as exercise ``notebook`` (a notebook's stem, as in the registry)."""
+                   memory_mb: int = limits.MEMORY_MB, zygote=None) -> NotebookGrade:
+    """Grade the notebook at ``path`` as exercise ``notebook`` (a notebook's stem, as in the registry);
+    its kernel is forked from ``zygote`` (an ``autograde.zygote.Zygote``) when that hides what it must."""
     start = time.perf_counter()
     grade = NotebookGrade(notebook, path)
     checks = checks_of(notebook)
@@ -136,11 +138,14 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TI
         config.GradingKernelManager.memory_mb = memory_mb
         # the folder of the submission (the class's other submissions) is hidden too
         config.GradingKernelManager.hide = [str(path.parent.resolve())]
+        config.GradingKernelManager.zygote = zygote
         client = GradingClient(config=config, timeout=cell_timeout, notebook_timeout=notebook_timeout,
                                allow_errors=True, interrupt_on_timeout=True)
         client.preprocess(nb, {"metadata": {"path": str(work)}})
         grade.problem = client.stopped_because
         grade.peak_memory_mb = client.peak_memory_mb
+        if client.kernel_forked:
+            grade.isolation += f"; {FORKED}"
         for check in checks:
             verdict = client.verdicts.get(check.grade_id)
             if verdict is None:

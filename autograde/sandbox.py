@@ -47,6 +47,9 @@ class Sandbox:
     #: the command starts by switching to another user (``setpriv``): it keeps the capabilities
     #: to do so (CAP_SETUID, CAP_SETGID, CAP_SETPCAP), which the switch itself then drops
     switch_user: bool = False
+    #: the command gives its children mount namespaces of their own (``autograde.zygote``): it
+    #: also keeps CAP_SYS_ADMIN, which each child drops with the rest before running anything else
+    mounts: bool = False
 
 
 # Namespaces and process options shared by probe() and wrap().
@@ -168,8 +171,8 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
     if not sandbox.share_net:
         cmd.append("--unshare-net")
     cmd += _PROCESS
-    if sandbox.switch_user:
-        cmd += [arg for cap in _SWITCH_CAPS for arg in ("--cap-add", cap)]
+    caps = (*(_SWITCH_CAPS if sandbox.switch_user else ()), *(("CAP_SYS_ADMIN",) if sandbox.mounts else ()))
+    cmd += [arg for cap in caps for arg in ("--cap-add", cap)]
     cmd += ["--", *argv]
     return cmd
 

@@ -89,6 +89,7 @@ class GradingSession(NotebookClient):
         self.stopped_because: str | None = None
         self.peak_memory_mb = 0.0  # the kernel's resident-memory high-water mark, polled
         self.kernel_started_ahead = False  # a spare kernel (autograde.kernel_pool) ran this notebook
+        self.kernel_forked = False  # the kernel was forked from a zygote (autograde.zygote)
         self._output_bytes: dict[str, int] = {}
         self._output_total = 0
         self._limit_hit: str | None = None
@@ -144,6 +145,7 @@ class GradingSession(NotebookClient):
             pass
 
     def preprocess_cell(self, cell, resources, index):
+        self.kernel_forked = getattr(self.km, "forked", False)
         grade_id = check_id(cell)
         if grade_id is None:
             cell, resources = super().preprocess_cell(cell, resources, index)

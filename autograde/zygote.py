@@ -1,0 +1,267 @@
+"""Grading kernels forked from one process per submission that has imported TensorFlow already.
+
+A cold grading kernel spends 4-5 s of CPU importing TensorFlow, and a submission has three
+notebooks. A ``Zygote`` is one process (``zygote_server.py``) started when grading of a
+submission begins, in a bubblewrap sandbox that hides what every kernel of the submission must
+not see (``kernel_manager.hidden_paths``, the submission's folder included); it imports the
+exercises' warm-up code once, while the grader starts up. Each notebook's kernel is then a fork
+of it (``ForkedKernelProvisioner``, used by ``GradingKernelManager`` when given a zygote): its
+own user, task cap, memory and file limits, session, private /tmp and /dev/shm holding only its
+own scratch folder, no capabilities, and the environment, working folder and fresh random state
+a cold kernel would have. What kernels of one submission share: the process list, the loopback
+network and the read-only view of the machine — never a writable folder.
+
+Used only where kernels get users of their own (the grader is root) and bubblewrap works;
+``GD_GRADING_FORK_KERNELS=0`` turns it off. If the zygote cannot start, kernels start cold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from jupyter_client.provisioning import LocalProvisioner
+
+from autograde import kernel_user, limits
+from autograde.registry import data_paths, warm_up
+from autograde.sandbox import Sandbox, probe, wrap
+
+PACKAGE = Path(__file__).resolve().parent
+SERVER = PACKAGE / "zygote_server.py"
+#: Seconds to wait for the zygote's imports before kernels start cold instead.
+READY_TIMEOUT = 180.0
+#: The isolation report's words for forked kernels.
+LINE = "kernels forked from one process per submission that imported TensorFlow once"
+#: What the zygote imports besides the exercises' warm-up: the kernel itself.
+KERNEL_IMPORTS = "import ipykernel.kernelapp\nimport ipykernel_launcher"
+
+
+def supported() -> tuple[bool, str]:
+    """Whether kernels can be forked here, and why not."""
+    if limits.env("FORK_KERNELS") == "0":
+        return False, "turned off (GD_GRADING_FORK_KERNELS=0)"
+    if not sys.platform.startswith("linux"):
+        return False, "not Linux"
+    if not probe()[0]:
+        return False, "no sandbox"
+    if kernel_user.for_new_kernel().uid is None:
+        return False, "kernels do not get users of their own (the grader is not root)"
+    return True, "kernels are forked from a process that imported TensorFlow once"
+
+
+def _status(pid: int | str) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            return dict(line.rstrip("\n").split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return {}
+
+
+def host_pid(ns_pid: int, parent: int) -> int | None:
+    """The pid, as this process sees it, of the process numbered ``ns_pid`` in its own pid
+    namespace and descended from ``parent``."""
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        fields = _status(pid)
+        if fields.get("NSpid", "").split()[-1:] != [str(ns_pid)]:
+            continue
+        ancestor = int(pid)
+        for _ in range(8):  # the zygote is at most two levels below bwrap
+            ancestor = int(_status(ancestor).get("PPid", "0").strip() or 0)
+            if ancestor == parent:
+                return int(pid)
+            if ancestor <= 1:
+                break
+    return None
+
+
+class ForkedKernel:
+    """The ``subprocess.Popen`` of a forked kernel, as jupyter_client uses it."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, zygote: Zygote, ns_pid: int, pid: int):
+        self.zygote, self.ns_pid, self.pid = zygote, ns_pid, pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            status = self.zygote.exit_status(self.ns_pid)
+            if status is not None:
+                self.returncode = status
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(f"forked kernel {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkedKernelProvisioner(LocalProvisioner):
+    """Launches the kernel command of ``GradingKernelManager`` as a fork of its zygote."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        km = self.parent
+        env = {**kwargs["env"], "PWD": str(kwargs["cwd"])}  # as bwrap's --chdir sets it for a cold kernel
+        request = {"scratch": str(km.scratch), "cwd": str(kwargs["cwd"]), "env": env,
+                   "stderr": str(km.scratch / "kernel-stderr.log"), "uid": km.user.uid,
+                   "tmpfs_bytes": limits.TMPFS_BYTES, "argv": cmd[2:]}  # cmd: python limited_kernel.py ...
+        try:
+            self.process = await asyncio.to_thread(km.zygote.spawn, request)
+        except RuntimeError as exc:  # start it cold, as without a zygote
+            km.log.warning("%s; the kernel starts cold", exc)
+            km.forked = False
+            km.sandbox = km._sandbox_for(Path(kwargs["cwd"]))
+            return await super().launch_kernel(wrap(km.sandbox, [*km.user.prefix, *cmd]), **kwargs)
+        # signals go to the kernel alone: its process group is the zygote's (what the kernel
+        # started is ended by GradingKernelManager, every process of the kernel's user)
+        self.pid, self.pgid = self.process.pid, None
+        self.cwd = kwargs["cwd"]
+        return self.connection_info
+
+
+class Zygote:
+    """One zygote process: started at once, ready when its imports are done; ``close()`` ends it
+    and every kernel forked from it."""
+
+    def __init__(self, hide: tuple[Path, ...] | list[Path] = ()):
+        from autograde.kernel_manager import (
+            LAUNCHER,
+            grading_kernel_env,
+            hidden_paths,
+            keras_home,
+            python_paths,
+        )
+
+        self.hidden = hidden_paths(list(hide))
+        self.root = Path(tempfile.mkdtemp(prefix="gdz-"))  # each kernel's scratch folder goes in here
+        self.root.chmod(0o711)
+        home = self.root / "zygote"
+        home.mkdir(mode=0o700)
+        (home / "warm_up.py").write_text(f"{warm_up()}\n{KERNEL_IMPORTS}\n", encoding="utf-8")
+        self.sandbox = Sandbox(work=home, hide=self.hidden,
+                               readonly=(LAUNCHER, SERVER, *python_paths(), *data_paths()),
+                               writable=(self.root,), switch_user=True, mounts=True)
+        env = {**grading_kernel_env(dict(os.environ)), "KERAS_HOME": str(keras_home()), "HOME": str(home)}
+        self._log = open(self.root / "zygote-stderr.log", "wb")  # closed in close()
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._ids = itertools.count()
+        self._waiting: dict[int, list] = {}
+        self._exited: dict[int, int] = {}
+        self.pid: int | None = None  # the zygote's pid as seen here
+        self.problem: str | None = None
+        trial_uid = str(kernel_user.UID_BASE - 1)  # a uid no kernel gets
+        self.process = subprocess.Popen(wrap(self.sandbox, [sys.executable, str(SERVER), str(home / "warm_up.py"),
+                                                            trial_uid]),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                        env=env, cwd=home)
+        threading.Thread(target=self._read, name="zygote", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            event = json.loads(line)
+            with self._lock:
+                if "unfit" in event:
+                    self.problem = f"kernels cannot be forked here ({self._tail()})"
+                    self._ready.set()
+                elif "ready" in event:
+                    self.pid = host_pid(event["ready"], self.process.pid)
+                    if self.pid is None:
+                        self.problem = "the zygote's process was not found"
+                    self._ready.set()
+                elif "exited" in event:
+                    self._exited[event["exited"]] = event["status"]
+                else:
+                    slot = self._waiting[event.get("spawned", event.get("failed"))]
+                    slot.append(event)
+                    slot[0].set()
+        with self._lock:
+            self.problem = self.problem or f"the zygote ended ({self._tail()})"
+            self._ready.set()
+            for slot in self._waiting.values():
+                slot[0].set()
+
+    def _tail(self) -> str:
+        try:
+            lines = (self.root / "zygote-stderr.log").read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            lines = []
+        return lines[-1] if lines else f"exit status {self.process.poll()}"
+
+    def ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        """Whether kernels can be forked (waiting for the imports up to ``timeout`` s)."""
+        self._ready.wait(timeout)
+        return self._ready.is_set() and self.problem is None
+
+    def covers(self, hidden: tuple[Path, ...]) -> bool:
+        """Whether the zygote's sandbox hides everything in ``hidden`` (a kernel's hidden paths)."""
+        return all(any(p == h or h in p.parents for h in self.hidden) for p in hidden)
+
+    def spawn(self, request: dict) -> ForkedKernel:
+        """Fork a kernel (``zygote_server.py`` says what ``request`` holds); raises RuntimeError on failure."""
+        if not self.ready():
+            raise RuntimeError(f"no zygote: {self.problem or 'its imports did not finish'}")
+        done = threading.Event()
+        with self._lock:
+            request = {**request, "id": next(self._ids)}
+            slot = self._waiting[request["id"]] = [done]
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        if not done.wait(30) or len(slot) < 2 or "spawned" not in slot[1]:
+            raise RuntimeError(f"the zygote could not fork a kernel: {slot[1:] or self.problem}")
+        ns_pid = slot[1]["pid"]
+        pid = host_pid(ns_pid, self.pid)
+        if pid is None:
+            raise RuntimeError("the forked kernel ended at once (see its kernel-stderr.log)")
+        return ForkedKernel(self, ns_pid, pid)
+
+    def exit_status(self, ns_pid: int) -> int | None:
+        """How the kernel ``ns_pid`` ended, or None while it runs (a zygote gone takes its kernels)."""
+        with self._lock:
+            if ns_pid in self._exited:
+                return self._exited[ns_pid]
+        return -signal.SIGKILL if self.process.poll() is not None else None
+
+    def close(self) -> None:
+        """End the zygote and every kernel forked from it; remove its folders."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        self.process.kill()  # bwrap's pid 1 goes, and the whole pid namespace with it
+        self.process.wait()
+        self._log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __deepcopy__(self, memo) -> Zygote:
+        """A handle on one process: traitlets' configuration copies it as itself."""
+        return self
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
