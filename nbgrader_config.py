@@ -76,5 +76,9 @@ c.GenerateFeedback.preprocessors = [
 # is used only if its settings are the first notebook's (autograde/kernel_pool.py), else stopped.
 if sys.argv[1:2] == ["autograde"] and not {"-h", "--help", "--help-all"} & set(sys.argv):
     from autograde.kernel_pool import start_spare
+    from autograde.zygote import shared
 
+    # where the grader is root, kernels are forked from one process that imports TensorFlow once
+    # (autograde/zygote.py; a kernel whose hidden paths it does not cover starts cold)
+    c.GradingKernelManager.zygote = shared(c.GradingKernelManager.get("hide", []))
     start_spare(c)

@@ -284,7 +284,7 @@ class GradingKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if self.forked and not restart:  # what it started would live on in the zygote's sandbox
-            kernel_user.end_all(self.user.uid)
+            kernel_user.end_all(self.user.uid, self.zygote.pid_namespace)
         if getattr(self, "_stderr", None) and not restart:
             self._stderr.close()
         if self.scratch and not restart:

@@ -77,24 +77,25 @@ def user_tasks(uid: int) -> int:
     return total
 
 
-def _processes_of(uid: int) -> list[int]:
+def _processes_of(uid: int, pid_namespace: str | None) -> list[int]:
     found = []
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
             with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-                uids = next((line.split()[1:] for line in f if line.startswith("Uid:")), [])
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if str(uid) in fields.get("Uid", "").split() and not fields.get("State", "").strip().startswith("Z") and (pid_namespace is None or os.readlink(f"/proc/{pid}/ns/pid") == pid_namespace):
+                found.append(int(pid))
         except OSError:  # ended meanwhile
             continue
-        if str(uid) in uids:
-            found.append(int(pid))
     return found
 
 
-def end_all(uid: int, rounds: int = 50) -> int:
-    """Kill every process of ``uid`` (a kernel's own user), forking or not; the number still left
-    after ``rounds`` sweeps (0 when all are gone)."""
+def end_all(uid: int, pid_namespace: str | None = None, rounds: int = 50) -> int:
+    """Kill every process of ``uid`` (a kernel's own user), forking or not, in ``pid_namespace``
+    (as ``/proc/PID/ns/pid`` names it; None: anywhere); the number still left after ``rounds``
+    sweeps (0 when all are gone)."""
     for _ in range(rounds):
-        pids = _processes_of(uid)
+        pids = _processes_of(uid, pid_namespace)
         if not pids:
             return 0
         for pid in pids:
@@ -103,7 +104,7 @@ def end_all(uid: int, rounds: int = 50) -> int:
             except OSError:  # ended meanwhile
                 pass
         time.sleep(0.01)
-    return len(_processes_of(uid))
+    return len(_processes_of(uid, pid_namespace))
 
 
 def _next_uid() -> int:

@@ -55,5 +55,7 @@ class GradingExecute(GradingSession, Execute):
         try:
             return super().preprocess(nb, resources, km)
         finally:
+            how = [w for w, yes in (("started ahead", self.kernel_started_ahead),
+                                    ("forked from a warm process", self.kernel_forked)) if yes]
             self.log.info("graded in %.1f s%s; the kernel's peak memory was %.0f MiB", time.perf_counter() - start,
-                          " by a kernel started ahead" if self.kernel_started_ahead else "", self.peak_memory_mb)
+                          f" by a kernel {' and '.join(how)}" if how else "", self.peak_memory_mb)

@@ -18,6 +18,7 @@ Used only where kernels get users of their own (the grader is root) and bubblewr
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import json
 import os
@@ -56,6 +57,8 @@ def supported() -> tuple[bool, str]:
         return False, "no sandbox"
     if kernel_user.for_new_kernel().uid is None:
         return False, "kernels do not get users of their own (the grader is not root)"
+    if limits.env("KERNEL_UID"):  # what one kernel left is ended by killing its user's processes
+        return False, "one uid for every kernel (GD_GRADING_KERNEL_UID)"
     return True, "kernels are forked from a process that imported TensorFlow once"
 
 
@@ -172,6 +175,7 @@ class Zygote:
         self._waiting: dict[int, list] = {}
         self._exited: dict[int, int] = {}
         self.pid: int | None = None  # the zygote's pid as seen here
+        self.pid_namespace: str | None = None  # its pid namespace, shared by its kernels
         self.problem: str | None = None
         trial_uid = str(kernel_user.UID_BASE - 1)  # a uid no kernel gets
         self.process = subprocess.Popen(wrap(self.sandbox, [sys.executable, str(SERVER), str(home / "warm_up.py"),
@@ -189,7 +193,9 @@ class Zygote:
                     self._ready.set()
                 elif "ready" in event:
                     self.pid = host_pid(event["ready"], self.process.pid)
-                    if self.pid is None:
+                    try:
+                        self.pid_namespace = os.readlink(f"/proc/{self.pid}/ns/pid")
+                    except (OSError, TypeError):
                         self.problem = "the zygote's process was not found"
                     self._ready.set()
                 elif "exited" in event:
@@ -265,3 +271,32 @@ class Zygote:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_shared: dict[tuple[str, ...], Zygote] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(hide: tuple[str, ...] | list[str] = ()) -> Zygote | None:
+    """This process's zygote for kernels that hide ``hide`` (nbgrader's, one for the whole run:
+    nbgrader grades one notebook at a time, and every process of a kernel's user is killed when its
+    notebook is done), started on first use and ended at exit; None where kernels are not forked.
+    Call it from the thread that lives longest (bubblewrap ends the zygote with that thread)."""
+    if not supported()[0]:
+        return None
+    from autograde.kernel_manager import hidden_paths
+
+    key = tuple(sorted(str(p) for p in hidden_paths(list(hide))))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Zygote(hide=[Path(p) for p in hide])
+        return _shared[key]
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _shared_lock:
+        zygotes = list(_shared.values())
+        _shared.clear()
+    for z in zygotes:
+        z.close()

@@ -2,7 +2,7 @@
 
 Usage: python bench/grading_time.py [--runs 3] [--notebook PATH.ipynb ...] [--skip-lesson]
 Times (1) the hidden pytest graders, ``python -m pytest autograde --submission FOLDER`` (with
-their default ``--jobs``, and with ``--jobs 1``), and (2) ``nbgrader autograde`` of one student
+their default ``--jobs``, with ``--jobs 1``, and with kernels started cold), and (2) ``nbgrader autograde`` of one student
 in a fresh course folder, each as a new process, TensorFlow's start included; prints each
 notebook's seconds and kernel peak memory (summary.json). Then (3) runs the lesson's own
 three programs as written (bench/lesson_linear_system.py eager, bench/lesson_mnist.py) in the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -28,6 +29,10 @@ sys.path.insert(0, str(ROOT))
 from autograde import course as nbg  # noqa: E402
 from autograde.registry import NOTEBOOKS  # noqa: E402
 from autograde.resources import default_jobs  # noqa: E402
+
+#: kernels started cold, each importing TensorFlow (where the grader is root they are otherwise
+#: forked from one process per submission that imported it once: autograde/zygote.py)
+COLD = {"GD_GRADING_FORK_KERNELS": "0"}
 
 
 def timed(fn) -> float:
@@ -52,10 +57,10 @@ def main() -> None:
         for stem, path in notebooks.items():
             shutil.copy2(path, folder / f"{stem}.ipynb")
 
-        def pytest_grader(*options):
+        def pytest_grader(*options, env=None):
             subprocess.run([sys.executable, "-m", "pytest", "autograde", "--submission", str(folder),
                             "--results-dir", str(tmp / "results"), "-q", "-p", "no:cacheprovider", *options],
-                           cwd=ROOT, check=True, capture_output=True)
+                           cwd=ROOT, check=True, capture_output=True, env={**os.environ, **(env or {})})
 
         course = nbg.make_course(tmp / "course")
         nbg.generate_release(course)
@@ -67,6 +72,7 @@ def main() -> None:
         medians = {}
         for label, fn in ((f"pytest graders (--jobs {default_jobs()}, the default)", pytest_grader),
                           ("pytest graders --jobs 1", lambda: pytest_grader("--jobs", "1")),
+                          ("pytest graders, kernels started cold", lambda: pytest_grader(env=COLD)),
                           ("nbgrader autograde (one student)", nbgrader_autograde)):
             times = [timed(fn) for _ in range(args.runs)]
             medians[label] = statistics.median(times)

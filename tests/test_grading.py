@@ -6,6 +6,7 @@ release and each known mistake of the three notebooks.
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 
 import nbformat
@@ -13,6 +14,7 @@ import pytest
 
 from autograde.notebook import check_id
 from autograde.registry import ASSIGNMENT, BY_ID, NOTEBOOKS
+from autograde.runner import FORKED
 from tests.examples import CLASS, EXAMPLES, class_examples, class_files, class_points
 
 pytestmark = pytest.mark.slow
@@ -78,10 +80,21 @@ def test_untouched_release_runs_to_the_end_without_killing_the_kernel(class_grad
 
 def test_nbgrader_grades_every_notebook_in_a_kernel_started_ahead(nbgrader_log):
     """The first one's kernel starts while nbgrader starts up (nbgrader_config.py), each next one's
-    while the notebook before it is graded (autograde/kernel_pool.py)."""
+    while the notebook before it is graded (autograde/kernel_pool.py); where the grader is root,
+    each is forked from one process that imported TensorFlow (autograde/zygote.py)."""
     graded = [line for line in nbgrader_log.splitlines() if "] graded in " in line]
     assert len(graded) == sum(len(class_files(s)) for s in CLASS), graded
-    assert all(" by a kernel started ahead;" in line for line in graded), graded
+    assert [line for line in graded if " by a kernel started ahead" not in line] == []
+    if os.geteuid() == 0:
+        assert [line for line in graded if " and forked from a warm process;" not in line] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernels are forked only for a root grader")
+def test_the_pytest_graders_fork_every_kernel_of_a_submission(class_graded):
+    for student in CLASS:
+        for nb in class_graded.summary(student)["notebooks"]:
+            if nb["seconds"]:  # graded (not a missing file)
+                assert nb["isolation"].endswith(FORKED), (student, nb["notebook"], nb["isolation"])
 
 
 def test_correct_answers_leave_no_stderr_in_nbgrader_test_cells(course, nbgrader_scores):

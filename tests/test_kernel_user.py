@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 
 import pytest
 
@@ -55,3 +58,21 @@ def test_handing_a_folder_to_the_kernel_user_never_follows_links(tmp_path):
     assert (work / "sub" / "a.txt").stat().st_uid == 1900000077
     assert (work / "link").lstat().st_uid == 1900000077
     assert outside.stat().st_uid == 0, "the link's target keeps its owner"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+def test_ending_a_kernels_processes_spares_the_same_uid_in_another_pid_namespace():
+    uid = kernel_user.UID_BASE - 2  # no kernel gets it
+    sleeper = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 5
+        while kernel_user.user_tasks(uid) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        here = os.readlink(f"/proc/{sleeper.pid}/ns/pid")
+        assert kernel_user.end_all(uid, "pid:[0]") == 0, "nothing of the uid is in that namespace"
+        assert sleeper.poll() is None, "a process of the same uid elsewhere was killed"
+        assert kernel_user.end_all(uid, here) == 0
+        assert sleeper.wait(5) == -signal.SIGKILL
+    finally:
+        sleeper.kill()
+        sleeper.wait()
