@@ -11,9 +11,9 @@ The kernel's environment is an allow-list: no engine setting (such as the gradin
 reaches it. It talks over unix sockets in the scratch folder, where the grader's probes also
 exchange values.
 
-Given a zygote (``autograde.zygote``, the pytest graders' choice when the grader is root), the
-kernel is forked from it instead of started cold: same folders, user, limits and environment,
-inside the zygote's sandbox of the submission.
+Given a zygote (``autograde.zygote``: one per submission for the pytest graders, one per run for
+nbgrader, where the grader is root), the kernel is forked from it instead of started cold: same
+folders, user, limits and environment, inside the zygote's sandbox.
 
 Without a working sandbox the kernel does not start, unless unsandboxed grading is allowed
 explicitly (``GD_GRADING_ALLOW_UNSANDBOXED=1`` or ``c.GradingKernelManager.allow_unsandboxed``).

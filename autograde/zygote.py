@@ -1,18 +1,21 @@
-"""Grading kernels forked from one process per submission that has imported TensorFlow already.
+"""Grading kernels forked from one process that has imported TensorFlow already.
 
 A cold grading kernel spends 4-5 s of CPU importing TensorFlow, and a submission has three
-notebooks. A ``Zygote`` is one process (``zygote_server.py``) started when grading of a
-submission begins, in a bubblewrap sandbox that hides what every kernel of the submission must
-not see (``kernel_manager.hidden_paths``, the submission's folder included); it imports the
-exercises' warm-up code once, while the grader starts up. Each notebook's kernel is then a fork
-of it (``ForkedKernelProvisioner``, used by ``GradingKernelManager`` when given a zygote): its
-own user, task cap, memory and file limits, session, private /tmp and /dev/shm holding only its
-own scratch folder, no capabilities, and the environment, working folder and fresh random state
-a cold kernel would have. What kernels of one submission share: the process list, the loopback
-network and the read-only view of the machine — never a writable folder.
+notebooks. A ``Zygote`` is one process (``zygote_server.py``) in a bubblewrap sandbox that hides
+what every kernel forked from it must not see (``kernel_manager.hidden_paths``); it imports the
+exercises' warm-up code once, while the grader starts up. The pytest graders start one per
+submission (its folder hidden too), nbgrader one per run (``shared``). Each notebook's kernel is
+then a fork of it (``ForkedKernelProvisioner``, used by ``GradingKernelManager`` when given a
+zygote that hides all the kernel must not see): its own user, task cap, memory and file limits,
+fresh /tmp and /dev/shm holding only its own scratch folder of the zygote's, no capabilities, and
+the environment, working folder, session, standard streams and fresh random state a cold kernel
+would have. When its notebook is done, every process of its user in the zygote's pid namespace is
+killed. What kernels of one zygote share: the process list (no signal crosses users), the
+loopback network and the read-only view of the machine — never a writable folder.
 
-Used only where kernels get users of their own (the grader is root) and bubblewrap works;
-``GD_GRADING_FORK_KERNELS=0`` turns it off. If the zygote cannot start, kernels start cold.
+Used only where each kernel gets a user of its own (the grader is root, no fixed
+``GD_GRADING_KERNEL_UID``) and bubblewrap works; ``GD_GRADING_FORK_KERNELS=0`` turns it off. If
+the zygote cannot start, or a child cannot drop its privileges here, kernels start cold.
 """
 
 from __future__ import annotations
