@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,6 +18,7 @@ from traitlets.config import Config
 
 from autograde import kernel_user, limits, zygote
 from autograde.kernel_manager import ROOT, GradingKernelManager
+from autograde.registry import data_paths
 from tests.test_kernel_manager import require_bubblewrap
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="kernels are forked only for a root grader")
@@ -101,7 +104,10 @@ def test_a_forked_kernel_sees_and_may_do_exactly_what_a_cold_kernel_does(secret)
     assert cold["ids"] == [True, True, []] and cold["limits"][2][0] == limits.PROCESSES
     assert cold["hidden"] == [] and cold["repository"] in ("FileNotFoundError", [])
     assert cold["files"] == ["given.txt"] and cold["net"] == ["lo"] and not cold["writable_root"]
-    leading = {hidden.parts[2]} if hidden.parts[1] == "tmp" else set()  # the way to the mask over ``hidden``
+    # in /tmp: only the way to what the sandbox mounts there (the mask over ``hidden``, a repository
+    # or Python installation under /tmp)
+    mounted = [hidden, ROOT, Path(sys.prefix), Path(sys.base_prefix), *data_paths()]
+    leading = {p.parts[2] for p in mounted if len(p.parts) > 2 and p.parts[1] == "tmp"}
     assert set(cold["tmp"]) <= leading and cold["shm"] == []
 
 
