@@ -59,31 +59,41 @@ class KernelUser:
                     os.chown(os.path.join(folder, name), self.uid, self.uid, follow_symlinks=False)
 
 
+def proc_status(pid: int | str) -> dict[str, str]:
+    """The fields of ``/proc/PID/status`` (values unstripped); empty when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            return dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:  # the process ended meanwhile
+        return {}
+
+
+def _pids() -> list[str]:
+    try:
+        return [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+
+
 def user_tasks(uid: int) -> int:
     """The tasks (threads of every process) of ``uid`` on this machine, from /proc (0 where absent)."""
     total = 0
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
+    for pid in _pids():
+        fields = proc_status(pid)
+        if fields and int(fields.get("Uid", "-1 ").split()[0]) == uid:
             total += int(fields.get("Threads", "1").strip() or 1)
     return total
 
 
 def _processes_of(uid: int, pid_namespace: str | None) -> list[int]:
+    """The live (not zombie) processes of ``uid`` in ``pid_namespace`` (None: anywhere)."""
     found = []
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    for pid in _pids():
+        fields = proc_status(pid)
+        if str(uid) not in fields.get("Uid", "").split() or fields.get("State", "").strip().startswith("Z"):
+            continue
         try:
-            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-            if str(uid) in fields.get("Uid", "").split() and not fields.get("State", "").strip().startswith("Z") and (pid_namespace is None or os.readlink(f"/proc/{pid}/ns/pid") == pid_namespace):
+            if pid_namespace is None or os.readlink(f"/proc/{pid}/ns/pid") == pid_namespace:
                 found.append(int(pid))
         except OSError:  # ended meanwhile
             continue

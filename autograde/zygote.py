@@ -65,24 +65,16 @@ def supported() -> tuple[bool, str]:
     return True, "kernels are forked from a process that imported TensorFlow once"
 
 
-def _status(pid: int | str) -> dict[str, str]:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-            return dict(line.rstrip("\n").split(":", 1) for line in f if ":" in line)
-    except OSError:
-        return {}
-
-
 def host_pid(ns_pid: int, parent: int) -> int | None:
     """The pid, as this process sees it, of the process numbered ``ns_pid`` in its own pid
     namespace and descended from ``parent``."""
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        fields = _status(pid)
+        fields = kernel_user.proc_status(pid)
         if fields.get("NSpid", "").split()[-1:] != [str(ns_pid)]:
             continue
         ancestor = int(pid)
         for _ in range(8):  # the zygote is at most two levels below bwrap
-            ancestor = int(_status(ancestor).get("PPid", "0").strip() or 0)
+            ancestor = int(kernel_user.proc_status(ancestor).get("PPid", "0").strip() or 0)
             if ancestor == parent:
                 return int(pid)
             if ancestor <= 1:
