@@ -4,7 +4,7 @@
 ``limited_kernel.py`` (an IPython kernel under memory and file-size limits), wrapped in a
 bubblewrap sandbox (``autograde.sandbox``). The kernel never works in the folder it is given
 (``cwd``, e.g. nbgrader's ``autograded/<student>/<assignment>/``): it works in a private copy
-inside its scratch folder (regular files and folders only, no links), so nothing it leaves
+inside its scratch folder (regular files and folders only: no links, no notebooks), so nothing it leaves
 behind is ever in a folder the host later reads or writes. The repository (graders,
 solutions, tests), the course's submissions and gradebook are hidden; there is no network.
 The kernel's environment is an allow-list: no engine setting (such as the grading seed)
@@ -120,7 +120,9 @@ def require_sandbox(allowed: bool = False, user: kernel_user.KernelUser | None =
 
 def copy_private(origin: Path, dest: Path, max_bytes: int = limits.WORK_MAX_BYTES) -> None:
     """Copy the regular files and folders under ``origin`` to ``dest``, never following a link and
-    skipping links and special files, up to ``max_bytes`` in all."""
+    skipping links, special files and notebooks, up to ``max_bytes`` in all. Notebooks are the
+    files nbgrader writes into the folder while it grades, one after another: skipped, a kernel
+    sees the same folder whichever notebook was graded first (``autograde.background``)."""
     dest.mkdir(parents=True, exist_ok=True)
     budget = [max_bytes]
 
@@ -130,7 +132,7 @@ def copy_private(origin: Path, dest: Path, max_bytes: int = limits.WORK_MAX_BYTE
                 if entry.is_dir(follow_symlinks=False):
                     (dst / entry.name).mkdir(exist_ok=True)
                     walk(Path(entry.path), dst / entry.name)
-                elif entry.is_file(follow_symlinks=False):
+                elif entry.is_file(follow_symlinks=False) and not entry.name.endswith(".ipynb"):
                     size = entry.stat(follow_symlinks=False).st_size
                     if size > budget[0]:
                         continue

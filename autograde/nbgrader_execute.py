@@ -4,42 +4,64 @@
 bubblewrap sandbox) and, through ``autograde.session.GradingSession``, replaces every test
 cell's run by the grader's verdict: nbgrader's gradebook records the points the judge gave,
 never what the kernel printed. It also bounds the whole notebook's time, and a kernel that
-dies costs only the checks not judged yet.
+dies costs only the checks not judged yet. While it grades a notebook, the notebooks nbgrader
+grades next in the same submission are executed in the background (``autograde.background``).
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
 from pathlib import Path
 
+import nbformat
+from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
-from traitlets import default
+from traitlets import Integer, default
 
+from autograde import background
 from autograde.registry import NOTEBOOKS
+from autograde.resources import default_jobs
 from autograde.sandbox import describe
 from autograde.session import GradingSession
+
+#: the sanitizing done ahead for a background run says nothing: nbgrader says it again later
+_QUIET = logging.getLogger("autograde.background.sanitize")
+_QUIET.disabled = True
 
 
 class GradingExecute(GradingSession, Execute):
     """nbgrader's Execute in a limited, sandboxed kernel; test cells judged outside it.
 
-    nbgrader grades a submission's notebooks one after another, leaving a core idle: the kernel
-    of the next notebook starts meanwhile (``spare_kernels``, ``autograde.kernel_pool``).
+    nbgrader grades a submission's notebooks one after another, leaving a core idle: the
+    notebooks that follow are executed meanwhile (``background_workers``, ``autograde.background``),
+    and the kernel of the next notebook starts ahead (``spare_kernels``, ``autograde.kernel_pool``).
     """
+
+    background_workers = Integer(help="Notebooks of the same submission executed in the background while "
+                                      "nbgrader grades the one before them (autograde/background.py); 0: "
+                                      "none. Default: one less than the notebooks graded at once "
+                                      "(autograde.resources.default_jobs).").tag(config=True)
 
     @default("spare_kernels")
     def _spares_on(self) -> bool:
         return True
 
+    @default("background_workers")
+    def _one_less_than_jobs(self) -> int:
+        return default_jobs() - 1
+
     def notebook_follows(self) -> bool:
-        """True unless this is the assignment's last notebook (nbgrader takes them by name) of the
-        last student (by name) with a submission: a spare left over is stopped at the end."""
+        """True unless this is the last student (by name) with a submission, and this is the
+        assignment's last notebook (nbgrader takes them by name) or the notebooks after it are
+        graded in the background: a spare left over is stopped at the end."""
         meta = (self.resources or {}).get("nbgrader", {})
         notebook, student = meta.get("notebook"), meta.get("student")
         if notebook is None:
             return False
-        if notebook != sorted(NOTEBOOKS)[-1]:
-            return True
+        if notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0:
+            return True  # (with background workers, the next notebook is graded there)
         work = Path((self.resources.get("metadata") or {}).get("path") or ".").resolve()
         if len(work.parents) <= 2:  # not <root>/autograded/<student>/<assignment>
             return False
@@ -51,11 +73,69 @@ class GradingExecute(GradingSession, Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())
+        resources = resources if resources is not None else {}
+        folder = str(Path((resources.get("metadata") or {}).get("path") or ".").resolve())
+        notebook = (resources.get("nbgrader") or {}).get("notebook")
+        background.drop_all_but(folder)
+        if notebook and self.background_workers > 0:
+            self._schedule_following(folder, notebook)
+        run = background.take((folder, notebook), nb) if notebook else None
+        if run is not None and run.refused:
+            self.log.info("executing %s now: %s", notebook, run.refused)
+        elif run is not None:
+            self.log.info("graded in %.1f s%s, in the background while the notebook before it was graded; "
+                          "the kernel's peak memory was %.0f MiB", run.seconds, _how(run.session),
+                          run.session.peak_memory_mb)
+            return run.notebook, resources
         start = time.perf_counter()
         try:
-            return super().preprocess(nb, resources, km)
+            return self.grade(nb, resources, km)
         finally:
-            how = [w for w, yes in (("started ahead", self.kernel_started_ahead),
-                                    ("forked from a warm process", self.kernel_forked)) if yes]
             self.log.info("graded in %.1f s%s; the kernel's peak memory was %.0f MiB", time.perf_counter() - start,
-                          f" by a kernel {' and '.join(how)}" if how else "", self.peak_memory_mb)
+                          _how(self), self.peak_memory_mb)
+
+    def grade(self, nb, resources, km=None):
+        """Execute ``nb`` and judge its checks; returns (notebook, resources)."""
+        return super().preprocess(nb, resources, km)
+
+    def _schedule_following(self, folder: str, notebook: str) -> None:
+        """Schedule the notebooks nbgrader grades after ``notebook`` in this submission, sanitized
+        as nbgrader will sanitize them, each with a session of its own."""
+        converter = getattr(self.parent, "parent", None)  # the Autograde converter, through its exporter
+        if not isinstance(converter, Autograde):
+            return
+        submitted = {Path(p).stem: p for p in converter.notebooks}
+        names = list(submitted)
+        if notebook not in names:
+            return
+        for name in names[names.index(notebook) + 1:]:
+            key = (folder, name)
+            if background.scheduled(key):
+                continue
+            try:
+                nb, resources = _sanitized(converter, submitted[name], Path(folder) / f"{name}.ipynb")
+            except Exception as exc:  # noqa: BLE001 - nbgrader reports it when it gets there
+                self.log.debug("not executed in the background: %s: %s", name, exc)
+                continue
+            session = GradingExecute(parent=self.parent, background_workers=0, spare_kernels=False)
+            background.schedule(key, nb, resources, session, self.background_workers)
+
+
+def _how(session: GradingSession) -> str:
+    how = [w for w, yes in (("started ahead", session.kernel_started_ahead),
+                            ("forked from a warm process", session.kernel_forked)) if yes]
+    return f" by a kernel {' and '.join(how)}" if how else ""
+
+
+def _sanitized(converter: Autograde, submitted: str, dest: Path) -> tuple[nbformat.NotebookNode, dict]:
+    """The notebook nbgrader will write to ``dest`` when it sanitizes ``submitted`` (its configured
+    ``sanitize_preprocessors``, silenced), and the resources nbgrader then executes it with."""
+    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    exporter.log = _QUIET
+    for pp in converter.sanitize_preprocessors:
+        exporter.register_preprocessor(pp)
+    base = converter.init_single_notebook_resources(str(dest))  # as nbgrader's autograde step builds them
+    output, _ = exporter.from_filename(submitted, resources=copy.deepcopy(base))
+    resources = copy.deepcopy(base)
+    resources["metadata"] = {"name": dest.stem, "path": str(dest.parent)}
+    return nbformat.reads(output, as_version=4), resources

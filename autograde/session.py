@@ -49,6 +49,13 @@ class GradingSession(NotebookClient):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
+        self._stop_request: str | None = None
+
+    def request_stop(self, why: str) -> None:
+        """Stop this session's kernel, now or as soon as it exists (from any thread): the checks
+        not judged yet score 0, saying ``why``."""
+        self._stop_request = why
+        self._kill_kernel(why)
 
     def create_kernel_manager(self):
         """A kernel started ahead, given this notebook's folder, when ``spare_kernels`` and one matches."""
@@ -123,6 +130,8 @@ class GradingSession(NotebookClient):
             self._note_memory()
             if time.monotonic() > deadline:
                 return self._kill_kernel(f"the notebook hit its time limit of {self.notebook_timeout} s")
+            if self._stop_request and self._kernel_pid() is not None:
+                return self._kill_kernel(self._stop_request)
             why = over_disk_limit(getattr(self.km, "scratch", None))
             if why:
                 return self._kill_kernel(why)
@@ -133,15 +142,18 @@ class GradingSession(NotebookClient):
         await super()._async_cleanup_kernel()
 
     def _note_memory(self) -> None:
-        process = getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None)
-        if process is not None:
-            self.peak_memory_mb = max(self.peak_memory_mb, peak_rss_mb(process.pid))
+        pid = self._kernel_pid()
+        if pid is not None:
+            self.peak_memory_mb = max(self.peak_memory_mb, peak_rss_mb(pid))
+
+    def _kernel_pid(self) -> int | None:
+        return getattr(getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None), "pid", None)
 
     def _kill_kernel(self, why: str) -> None:
         self._limit_hit = why
         try:
-            os.kill(self.km.provisioner.process.pid, signal.SIGKILL)
-        except Exception:  # noqa: BLE001 - the kernel may already be gone
+            os.kill(self._kernel_pid(), signal.SIGKILL)
+        except Exception:  # noqa: BLE001 - the kernel may be gone, or not started yet
             pass
 
     def preprocess_cell(self, cell, resources, index):

@@ -3,8 +3,9 @@
 Usage: python bench/grading_time.py [--runs 3] [--notebook PATH.ipynb ...] [--skip-lesson]
 Times (1) the hidden pytest graders, ``python -m pytest autograde --submission FOLDER`` (with
 their default ``--jobs``, with ``--jobs 1``, and with kernels started cold), and (2) ``nbgrader autograde`` of one student
-in a fresh course folder, each as a new process, TensorFlow's start included; prints each
-notebook's seconds and kernel peak memory (summary.json). Then (3) runs the lesson's own
+in a fresh course folder (as configured, and with no notebook executed in the background),
+each as a new process, TensorFlow's start included, the configurations taken in turn in each
+round; prints each notebook's seconds and kernel peak memory (summary.json). Then (3) runs the lesson's own
 three programs as written (bench/lesson_linear_system.py eager, bench/lesson_mnist.py) in the
 same run and prints the ratio of grading time to theirs. ``--notebook`` grades only the
 notebooks given (each named by its exercise's stem).
@@ -69,18 +70,30 @@ def main() -> None:
         def nbgrader_autograde():
             nbg.autograde(course, "student")
 
+        per_notebook = {}  # of the last run with --jobs 1 (notebooks graded one at a time)
+
+        def pytest_grader_one_at_a_time():
+            pytest_grader("--jobs", "1")
+            per_notebook.update(json.loads((tmp / "results" / "summary.json").read_text(encoding="utf-8")))
+
+        configs = {f"pytest graders (--jobs {default_jobs()}, the default)": pytest_grader,
+                   "pytest graders --jobs 1": pytest_grader_one_at_a_time,
+                   "pytest graders, kernels started cold": lambda: pytest_grader(env=COLD),
+                   "nbgrader autograde (one student)": nbgrader_autograde,
+                   "nbgrader autograde, nothing in the background": lambda: nbg.autograde(course, "student", options=(
+                       "--GradingExecute.background_workers=0",))}
+        # round-robin: a change of the host's speed during the bench touches every configuration alike
+        times: dict[str, list[float]] = {label: [] for label in configs}
+        for _ in range(args.runs):
+            for label, fn in configs.items():
+                times[label].append(timed(fn))
         medians = {}
-        for label, fn in ((f"pytest graders (--jobs {default_jobs()}, the default)", pytest_grader),
-                          ("pytest graders --jobs 1", lambda: pytest_grader("--jobs", "1")),
-                          ("pytest graders, kernels started cold", lambda: pytest_grader(env=COLD)),
-                          ("nbgrader autograde (one student)", nbgrader_autograde)):
-            times = [timed(fn) for _ in range(args.runs)]
-            medians[label] = statistics.median(times)
-            print(f"{label:<44} median {medians[label]:6.1f} s "
-                  f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)", flush=True)
+        for label, seconds in times.items():
+            medians[label] = statistics.median(seconds)
+            print(f"{label:<47} median {medians[label]:6.1f} s "
+                  f"(min {min(seconds):.1f}, max {max(seconds):.1f}, {args.runs} runs)", flush=True)
             if label.startswith("pytest graders --jobs 1"):
-                summary = json.loads((tmp / "results" / "summary.json").read_text(encoding="utf-8"))
-                for nb in summary["notebooks"]:
+                for nb in per_notebook["notebooks"]:
                     print(f"    {nb['notebook']:<26} {nb['seconds']:5.1f} s, kernel peak memory "
                           f"{nb['peak_memory_mb']} MiB, {nb['points']}/{nb['max_points']} points")
         if args.skip_lesson:
@@ -91,7 +104,7 @@ def main() -> None:
                                                         ("lesson_mnist.py", ()))])
         print(f"the lesson's three programs as written, on the same data: {lesson:.1f} s")
         for label, seconds in medians.items():
-            print(f"    {label:<44} {seconds / lesson:.2f} of that")
+            print(f"    {label:<47} {seconds / lesson:.2f} of that")
 
 
 if __name__ == "__main__":
