@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from traitlets import Bool, Integer, default
 
 from autograde import limits
@@ -52,10 +53,17 @@ class GradingSession(NotebookClient):
         self._stop_request: str | None = None
 
     def request_stop(self, why: str) -> None:
-        """Stop this session's kernel, now or as soon as it exists (from any thread): the checks
-        not judged yet score 0, saying ``why``."""
+        """Stop this session's kernel (from any thread) within ``limits.DISK_CHECK_SECONDS`` of its
+        answering, never while it starts: bubblewrap killed then can leave the sandbox's init
+        and kernel running. The checks not judged yet score 0, saying ``why``."""
         self._stop_request = why
-        self._kill_kernel(why)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        self._kernel_answered = True  # it replied: its sandbox is set up (``--die-with-parent`` holds)
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync path calls this
 
     def create_kernel_manager(self):
         """A kernel started ahead, given this notebook's folder, when ``spare_kernels`` and one matches."""
@@ -100,6 +108,7 @@ class GradingSession(NotebookClient):
         self._output_bytes: dict[str, int] = {}
         self._output_total = 0
         self._limit_hit: str | None = None
+        self._kernel_answered = False
         done = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
@@ -130,7 +139,7 @@ class GradingSession(NotebookClient):
             self._note_memory()
             if time.monotonic() > deadline:
                 return self._kill_kernel(f"the notebook hit its time limit of {self.notebook_timeout} s")
-            if self._stop_request and self._kernel_pid() is not None:
+            if self._stop_request and self._kernel_answered:
                 return self._kill_kernel(self._stop_request)
             why = over_disk_limit(getattr(self.km, "scratch", None))
             if why:
@@ -140,6 +149,8 @@ class GradingSession(NotebookClient):
     async def _async_cleanup_kernel(self) -> None:
         self._note_memory()  # the last look, before the kernel is stopped
         await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def _note_memory(self) -> None:
         pid = self._kernel_pid()

@@ -8,8 +8,9 @@ import time
 
 import nbformat
 import pytest
+from nbclient.util import run_sync
 
-from autograde import background
+from autograde import background, kernel_user, limits
 from autograde.kernel_manager import copy_private
 from autograde.runner import GradingClient
 
@@ -94,11 +95,24 @@ def test_the_kernels_copy_of_its_folder_holds_no_notebook(tmp_path):
         "data", "data/points.csv", "notes.txt"]
 
 
-def test_a_stop_asked_before_the_kernel_exists_stops_it_once_it_does(tmp_path):
-    client = GradingClient(timeout=60, allow_errors=True)
+class Client(GradingClient):
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        self.uid = self.km.user.uid
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+
+def test_a_stop_asked_before_the_kernel_exists_stops_it_once_it_answers_and_leaves_no_process(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "DISK_CHECK_SECONDS", 0.01)  # the watchdog looks as the kernel starts
+    client = Client(timeout=60, allow_errors=True)
     client.request_stop("stopped: nbgrader moved on")  # before the session has a kernel
     nb = notebook("import time\ntime.sleep(50)")
     start = time.perf_counter()
     client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert time.perf_counter() - start < 40, "the kernel was stopped, not left to run its cell"
     assert client.stopped_because == "not run: stopped: nbgrader moved on"
+    if client.uid is not None:  # killed while it started, bubblewrap can leave its sandbox running
+        time.sleep(1)
+        assert kernel_user._processes_of(client.uid, None) == []
