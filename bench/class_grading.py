@@ -47,7 +47,7 @@ def main() -> None:
             t = time.perf_counter()
             nbg.autograde(course, check=False)
             s = time.perf_counter() - t
-            print(f"nbgrader autograde (serial): {s:6.1f} s for {n} submissions, {s / n:5.1f} s per submission")
+            print(f"nbgrader autograde (one student at a time): {s:6.1f} s for {n} submissions, {s / n:5.1f} s per submission")
 
 
 if __name__ == "__main__":
