@@ -68,7 +68,8 @@ def proc_status(pid: int | str) -> dict[str, str]:
         return {}
 
 
-def _pids() -> list[str]:
+def pids() -> list[str]:
+    """The pids in ``/proc`` (as strings); empty where it cannot be listed."""
     try:
         return [p for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
@@ -78,7 +79,7 @@ def _pids() -> list[str]:
 def user_tasks(uid: int) -> int:
     """The tasks (threads of every process) of ``uid`` on this machine, from /proc (0 where absent)."""
     total = 0
-    for pid in _pids():
+    for pid in pids():
         fields = proc_status(pid)
         if fields and int(fields.get("Uid", "-1 ").split()[0]) == uid:
             total += int(fields.get("Threads", "1").strip() or 1)
@@ -88,7 +89,7 @@ def user_tasks(uid: int) -> int:
 def _processes_of(uid: int, pid_namespace: str | None) -> list[int]:
     """The live (not zombie) processes of ``uid`` in ``pid_namespace`` (None: anywhere)."""
     found = []
-    for pid in _pids():
+    for pid in pids():
         fields = proc_status(pid)
         if str(uid) not in fields.get("Uid", "").split() or fields.get("State", "").strip().startswith("Z"):
             continue

@@ -62,7 +62,7 @@ class GradingExecute(GradingSession, Execute):
             return False
         if notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0:
             return True  # (with background workers, the next notebook is graded there)
-        work = Path((self.resources.get("metadata") or {}).get("path") or ".").resolve()
+        work = _folder(self.resources)
         if len(work.parents) <= 2:  # not <root>/autograded/<student>/<assignment>
             return False
         try:
@@ -74,7 +74,7 @@ class GradingExecute(GradingSession, Execute):
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())
         resources = resources if resources is not None else {}
-        folder = str(Path((resources.get("metadata") or {}).get("path") or ".").resolve())
+        folder = str(_folder(resources))
         notebook = (resources.get("nbgrader") or {}).get("notebook")
         background.drop_all_but(folder)
         if notebook and self.background_workers > 0:
@@ -119,6 +119,11 @@ class GradingExecute(GradingSession, Execute):
                 continue
             session = GradingExecute(parent=self.parent, background_workers=0, spare_kernels=False)
             background.schedule(key, nb, resources, session, self.background_workers)
+
+
+def _folder(resources: dict) -> Path:
+    """The folder nbgrader executes a notebook in (``autograded/<student>/<assignment>/``)."""
+    return Path((resources.get("metadata") or {}).get("path") or ".").resolve()
 
 
 def _how(session: GradingSession) -> str:

@@ -68,7 +68,7 @@ def supported() -> tuple[bool, str]:
 def host_pid(ns_pid: int, parent: int) -> int | None:
     """The pid, as this process sees it, of the process numbered ``ns_pid`` in its own pid
     namespace and descended from ``parent``."""
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    for pid in kernel_user.pids():
         fields = kernel_user.proc_status(pid)
         if fields.get("NSpid", "").split()[-1:] != [str(ns_pid)]:
             continue
