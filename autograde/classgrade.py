@@ -44,7 +44,7 @@ from pathlib import Path
 from autograde import class_report, gradescope, limits
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
-from autograde.resources import default_jobs
+from autograde.resources import default_jobs, kernel_threads
 from autograde.submission import collect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,10 +133,12 @@ def select(students: list[Student], names: list[str] | None, root: Path) -> list
 
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
-                  hide: tuple[Path, ...] = (), memory_mb: int | None = None, jobs: int = 1) -> dict:
+                  hide: tuple[Path, ...] = (), memory_mb: int | None = None, jobs: int = 1,
+                  threads: int | None = None) -> dict:
     """Grade one student in a fresh process and write their three result files; returns the summary.
 
     ``jobs``: the student's notebooks graded at once.
+    ``threads``: TensorFlow's threads within an op in each kernel (default: the cores shared by ``jobs``).
     ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
     ``memory_mb``: the kernels' address-space limit (default ``limits.MEMORY_MB``).
     """
@@ -153,6 +155,8 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
             cmd += ["--memory-mb", str(memory_mb)]
         t = time.perf_counter()
         env = {**os.environ, "GD_GRADING_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
+        if threads:
+            env["GD_GRADING_KERNEL_THREADS"] = str(threads)
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
                               timeout=notebook_timeout * len(NOTEBOOKS) + 300)
         summary_path = results / "summary.json"
@@ -274,12 +278,14 @@ def grade(args) -> int:
     t0 = time.perf_counter()
     done = 0
     tail = TailJobs(len(students), args.jobs)
+    threads = kernel_threads(args.jobs)  # the class's kernels share the cores, however many are one student's
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {}
         for s in students:
             print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
             futures[pool.submit(lambda s: grade_student(s, out, args.cell_timeout, args.notebook_timeout,
-                                                        (args.submissions, out), jobs=tail.next()), s)] = s
+                                                        (args.submissions, out), jobs=tail.next(),
+                                                        threads=threads), s)] = s
         for fut in as_completed(futures):
             s = futures[fut]
             done += 1

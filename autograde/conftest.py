@@ -2,7 +2,9 @@
 
 Each notebook of the submission is executed once, in its own kernel (forked from one process per
 submission that imported TensorFlow once, where the grader is root: ``autograde.zygote``), ``--jobs`` of them at
-once (default: one per core, as many as memory holds); every check is one test whose JUnit
+once (default: one per core, as many as memory holds), the cores shared among them
+(``resources.kernel_threads``); while a notebook is still to start, the kernel for it starts
+ahead (``autograde.kernel_pool``). Every check is one test whose JUnit
 entry carries its points. A wrong answer is a failed test but not a
 failed run: the exit status is non-zero only when grading itself broke.
 """
@@ -107,20 +109,25 @@ class Grades:
         return self.graded[stem]
 
     def _grade_all(self) -> None:
+        import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        from autograde.resources import default_jobs
+        from autograde.resources import default_jobs, kernel_threads
         from autograde.runner import grade_notebook
 
         opt = self.config.getoption
-        jobs = opt("--jobs") or default_jobs()
+        jobs = max(1, min(opt("--jobs") or default_jobs(), len(self.stems)))
+        waiting, lock = list(self.stems), threading.Lock()  # notebooks whose grading has not begun
 
         def grade(stem):
+            with lock:
+                waiting.remove(stem)
             return grade_notebook(self.config.gd_notebooks[stem], stem, cell_timeout=opt("--cell-timeout"),
                                   notebook_timeout=opt("--notebook-timeout"), memory_mb=opt("--memory-mb"),
-                                  zygote=self.config.gd_zygote)
+                                  zygote=self.config.gd_zygote, threads=kernel_threads(jobs),
+                                  follows=lambda: bool(waiting))
 
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(self.stems)))) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {stem: pool.submit(grade, stem) for stem in self.stems}
         for stem, future in futures.items():  # in the notebooks' order, whatever finished first
             try:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Bool, Integer, List, Unicode
+from traitlets import Any, Bool, DottedObjectName, Integer, List, Type, Unicode
 
 from autograde import kernel_user, limits
 from autograde.registry import data_env, data_paths
@@ -42,6 +42,8 @@ from autograde.sandbox import Sandbox, describe, probe, wrap
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
 LAUNCHER = PACKAGE / "limited_kernel.py"
+#: Seconds between looks at whether a killed kernel has ended.
+WAIT_POLL = 0.01
 
 #: What a sandboxed kernel must not see in the course folder (``GD_GRADING_COURSE``) besides
 #: the repository, which is hidden whole: solutions, other students' work, the gradebook.
@@ -184,10 +186,16 @@ class GradingKernelManager(AsyncKernelManager):
     """Starts ``limited_kernel.py`` under ``memory_mb`` MiB in a bubblewrap sandbox, in a private copy
     of its working folder."""
 
+    #: ready when the kernel has answered (autograde/kernel_client.py)
+    client_class = DottedObjectName("autograde.kernel_client.GradingKernelClient")
+    client_factory = Type(klass="autograde.kernel_client.GradingKernelClient")
     memory_mb = Integer(limits.MEMORY_MB, help="Address-space limit of the kernel, MiB.").tag(config=True)
     hide = List(Unicode(), help="More paths the kernel must not see.").tag(config=True)
     allow_unsandboxed = Bool(False, help="Grade even where no sandbox can be made (submissions could then "
                                          "read the graders and write anywhere).").tag(config=True)
+    threads = Integer(0, help="TensorFlow's threads within one op in the kernel (TF_NUM_INTRAOP_THREADS, "
+                              "unless the environment sets it); 0: TensorFlow's choice, one per core. "
+                              "See autograde.resources.kernel_threads.").tag(config=True)
     zygote = Any(None, allow_none=True, help="An autograde.zygote.Zygote to fork the kernel from, when it "
                                              "hides all this kernel must not see; else the kernel starts cold.").tag(config=True)
 
@@ -249,6 +257,8 @@ class GradingKernelManager(AsyncKernelManager):
         # HOME is a scratch folder inside: keep Keras' cache where the grader sees it
         env["KERAS_HOME"] = str(keras_home())
         env["HOME"] = str(self.scratch / "home")
+        if self.threads > 0:
+            env.setdefault("TF_NUM_INTRAOP_THREADS", str(self.threads))
         kw["env"] = env
         # what the kernel writes to its own stdout and stderr (os.write(1, ...), crashes) never
         # reaches the grader's terminal or memory: a file in the scratch folder, under the file-size limit
@@ -284,6 +294,8 @@ class GradingKernelManager(AsyncKernelManager):
             os.chmod(self.connection_file, 0o640)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        if not restart and self._created_context:  # the kernel is gone: nothing is left to deliver
+            self.context.destroy(linger=0)  # (jupyter_client's linger of 100 ms held up each notebook's end)
         await super()._async_cleanup_resources(restart=restart)
         if self.forked and not restart:  # what it started would live on in the zygote's sandbox
             kernel_user.end_all(self.user.uid, self.zygote.pid_namespace)
@@ -293,3 +305,8 @@ class GradingKernelManager(AsyncKernelManager):
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        """Wait for the killed kernel to end, looking every 10 ms (jupyter_client looks every
+        100 ms: a grading session's end waited 0.1-0.2 s for nothing)."""
+        await super()._async_wait(pollinterval=min(pollinterval, WAIT_POLL))

@@ -7,7 +7,8 @@ copied in (``GradingKernelManager.adopt``), exactly as a kernel started then wou
 it. A spare matches a session only when its settings (memory, hidden paths, environment) are
 the session's; an unused spare is stopped when the process ends. nbgrader's front end asks for a
 spare while it grades a notebook that is followed by another, and ``nbgrader_config.py`` asks for
-the first one while ``nbgrader autograde`` starts up.
+the first one while ``nbgrader autograde`` starts up; the pytest graders ask for one while a
+notebook of the submission has yet to start.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def settings_key(config) -> str:
     km = GradingKernelManager(config=config)
     env = grading_kernel_env(dict(os.environ))
     engine = {k: v for k, v in os.environ.items() if k.startswith(limits.ENV_PREFIX)}  # hidden paths, uid...
+    zygote = None if km.zygote is None else id(km.zygote)  # a spare is forked from the session's own
     text = json.dumps([km.memory_mb, sorted(str(p) for p in hidden_paths(km.hide)), km.allow_unsandboxed,
-                       sorted(env.items()), sorted(engine.items())])
+                       km.threads, zygote, sorted(env.items()), sorted(engine.items())])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -11,6 +11,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class NotebookGrade:
     seconds: float = 0.0
     isolation: str = ""
     peak_memory_mb: float = 0.0
+    kernel_started_ahead: bool = False  # while an earlier notebook was graded (autograde.kernel_pool)
 
     @property
     def points(self) -> int:
@@ -59,7 +61,13 @@ class NotebookGrade:
 
 
 class GradingClient(GradingSession, ExecutePreprocessor):
-    """The pytest graders' executor: nbconvert's, as a grading session."""
+    """The pytest graders' executor: nbconvert's, as a grading session; ``follows()`` says whether
+    another notebook of the submission is still to start (its kernel then starts ahead)."""
+
+    follows: Callable[[], bool] = staticmethod(lambda: False)
+
+    def notebook_follows(self) -> bool:
+        return self.follows()
 
 
 def source_notebook(notebook: str) -> nbformat.NotebookNode:
@@ -116,9 +124,13 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
 
 def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TIMEOUT,
                    notebook_timeout: int = limits.NOTEBOOK_TIMEOUT, workdir: Path | None = None,
-                   memory_mb: int = limits.MEMORY_MB, zygote=None) -> NotebookGrade:
+                   memory_mb: int = limits.MEMORY_MB, zygote=None, threads: int = 0,
+                   follows: Callable[[], bool] | None = None) -> NotebookGrade:
     """Grade the notebook at ``path`` as exercise ``notebook`` (a notebook's stem, as in the registry);
-    its kernel is forked from ``zygote`` (an ``autograde.zygote.Zygote``) when that hides what it must."""
+    its kernel is forked from ``zygote`` (an ``autograde.zygote.Zygote``) when that hides what it must,
+    and its TensorFlow uses ``threads`` threads within an op (0: its own choice). With ``follows``
+    the kernel may be one started ahead (``autograde.kernel_pool``), and one is started ahead for
+    the next notebook whenever ``follows()`` says one is still to start."""
     start = time.perf_counter()
     grade = NotebookGrade(notebook, path)
     checks = checks_of(notebook)
@@ -139,11 +151,15 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TI
         # the folder of the submission (the class's other submissions) is hidden too
         config.GradingKernelManager.hide = [str(path.parent.resolve())]
         config.GradingKernelManager.zygote = zygote
+        config.GradingKernelManager.threads = threads
         client = GradingClient(config=config, timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                               allow_errors=True, interrupt_on_timeout=True)
+                               allow_errors=True, interrupt_on_timeout=True, spare_kernels=follows is not None)
+        if follows is not None:
+            client.follows = follows
         client.preprocess(nb, {"metadata": {"path": str(work)}})
         grade.problem = client.stopped_because
         grade.peak_memory_mb = client.peak_memory_mb
+        grade.kernel_started_ahead = client.kernel_started_ahead
         if client.kernel_forked:
             grade.isolation += f"; {FORKED}"
         for check in checks:

@@ -27,6 +27,7 @@ def summary(student: str, grades: list[NotebookGrade]) -> dict:
             "seconds": round(g.seconds, 2),
             "peak_memory_mb": round(g.peak_memory_mb),
             "isolation": g.isolation,
+            "kernel_started_ahead": g.kernel_started_ahead,
             "checks": [{
                 "grade_id": r.check.grade_id,
                 "points": r.points,

@@ -257,3 +257,22 @@ def test_a_grading_kernel_reads_the_graders_cache_of_the_digits_read_only(tmp_pa
     out = run_cells(work, [READ_DIGITS])[0]
     seen = json.loads(out)
     assert seen == {"cache": str(mnist_data.embedded_cache()), "train": [4000, 28, 28], "writable": False}, out
+
+
+def test_tensorflows_threads_per_op_are_set_in_the_kernel_unless_the_environment_sets_them(tmp_path, monkeypatch):
+    require_bubblewrap()
+    cell = 'import os; print(os.environ.get("TF_NUM_INTRAOP_THREADS"))'
+
+    def seen(threads: int) -> str:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+        config = Config()
+        config.GradingKernelManager.threads = threads
+        NotebookClient(nb, config=config, kernel_manager_class=GradingKernelManager, timeout=60,
+                       kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        return nb.cells[0].outputs[0]["text"].strip()
+
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    assert seen(1) == "1"
+    assert seen(0) == "None", "0: TensorFlow's own choice"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    assert seen(1) == "2", "the instructor's setting wins"

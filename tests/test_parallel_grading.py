@@ -30,3 +30,4 @@ def test_notebooks_graded_two_at_a_time_get_their_points_in_order_with_their_mem
         deserved = example(nb["notebook"], SUBMITTED[nb["notebook"]]).points
         assert {c["grade_id"]: c["points"] for c in nb["checks"]} == deserved, nb["notebook"]
         assert 300 < nb["peak_memory_mb"] < 4096, "a TensorFlow kernel's peak resident memory, measured"
+    assert notebooks[-1]["kernel_started_ahead"], "the last notebook's kernel started while the others were graded"

@@ -75,3 +75,15 @@ def test_the_last_students_of_a_class_get_the_jobs_left_idle():
     assert [tail.next() for _ in range(7)] == [1, 1, 1, 1, 1, 1, 2]
     tail = TailJobs(students=3, jobs=4)
     assert [tail.next() for _ in range(3)] == [1, 2, 4]
+
+
+def test_kernels_graded_at_once_share_the_cores_for_tensorflows_threads(machine, monkeypatch):
+    monkeypatch.delenv(limits.ENV_PREFIX + "KERNEL_THREADS", raising=False)
+    assert [resources.kernel_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+
+
+def test_the_instructors_thread_count_wins_and_a_bad_one_is_ignored(machine, monkeypatch):
+    monkeypatch.setenv(limits.ENV_PREFIX + "KERNEL_THREADS", "3")
+    assert resources.kernel_threads(4) == 3
+    monkeypatch.setenv(limits.ENV_PREFIX + "KERNEL_THREADS", "none")
+    assert resources.kernel_threads(4) == 1
