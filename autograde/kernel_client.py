@@ -15,8 +15,9 @@ from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
-#: Seconds to wait for one kernel_info request's reply, then for its idle status on IOPub.
-REPLY_WAIT, IDLE_WAIT = 1.0, 0.2
+#: Seconds to wait for one kernel_info request's reply, then for its idle status on IOPub (which
+#: follows the reply within milliseconds once IOPub is connected: if it does not, ask again).
+REPLY_WAIT, IDLE_WAIT = 1.0, 0.05
 
 
 class GradingKernelClient(AsyncKernelClient):

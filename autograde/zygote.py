@@ -151,6 +151,7 @@ class Zygote:
             hidden_paths,
             keras_home,
             python_paths,
+            seed_font_cache,
         )
 
         self.hidden = hidden_paths(list(hide))
@@ -158,6 +159,7 @@ class Zygote:
         self.root.chmod(0o711)
         home = self.root / "zygote"
         home.mkdir(mode=0o700)
+        seed_font_cache(home)
         (home / "warm_up.py").write_text(f"{warm_up()}\n{KERNEL_IMPORTS}\n", encoding="utf-8")
         self.sandbox = Sandbox(work=home, hide=self.hidden,
                                readonly=(LAUNCHER, SERVER, *python_paths(), *data_paths()),

@@ -276,3 +276,29 @@ def test_tensorflows_threads_per_op_are_set_in_the_kernel_unless_the_environment
     assert seen(0) == "None", "0: TensorFlow's own choice"
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
     assert seen(1) == "2", "the instructor's setting wins"
+
+
+FONT_LIST = """
+import os
+import matplotlib.font_manager as fm
+print(sorted(os.listdir(os.path.expanduser("~/.cache/matplotlib"))), "GradersFontList" in {f.name for f in fm.fontManager.ttflist})
+"""
+
+
+def test_a_kernel_reads_a_copy_of_the_graders_matplotlib_font_list_instead_of_scanning_the_fonts(tmp_path, monkeypatch):
+    require_bubblewrap()
+    import copy
+
+    import matplotlib.font_manager as fm
+
+    own = tmp_path / "grader-mpl"
+    own.mkdir()
+    marked = copy.deepcopy(fm.fontManager)  # the grader's list, with a font no scan would find
+    marked.ttflist.append(fm.FontEntry(fname="/nonexistent/marker.ttf", name="GradersFontList"))
+    name = f"fontlist-v{fm.FontManager.__version__}.json"
+    fm.json_dump(marked, own / name)
+    (own / "fontlist-v0.json").symlink_to("/etc/passwd")  # a link is never copied
+    monkeypatch.setenv("MPLCONFIGDIR", str(own))
+    work = tmp_path / "work"
+    work.mkdir()
+    assert run_cells(work, [FONT_LIST]) == [f"['{name}'] True\n"]
