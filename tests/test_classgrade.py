@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import classgrade
+from autograde import classgrade, resources
 from autograde.registry import CHECKS
 from tests.conftest import run_class
 from tests.examples import example, path_of
@@ -175,3 +175,25 @@ def test_a_name_that_starts_a_spreadsheet_formula_is_written_as_text(tmp_path):
     cells = [v for r in rows for v in r.values()]
     assert not [v for v in cells if v[:1] in "=+-@"], cells
     assert {r["student"] for r in rows} >= {"'=HYPERLINK(\"http://x\",\"y\")", "plain"}
+
+
+def test_the_classs_kernels_share_the_cores_however_many_notebooks_are_one_students(tmp_path, monkeypatch):
+    for name in ("ann", "ben", "cat"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+    seen = {}
+
+    real_run = classgrade.subprocess.run
+
+    def fake_run(cmd, *args, **kwargs):  # each student's grader process: what it would be told
+        if "--student" not in cmd:
+            return real_run(cmd, *args, **kwargs)
+        seen[cmd[cmd.index("--student") + 1]] = (cmd[cmd.index("--jobs") + 1],
+                                                 kwargs["env"].get("GD_GRADING_KERNEL_THREADS"))
+        raise RuntimeError("not graded here")
+
+    monkeypatch.delenv("GD_GRADING_KERNEL_THREADS", raising=False)
+    monkeypatch.setattr(resources, "cores", lambda: 4)
+    monkeypatch.setattr(classgrade.subprocess, "run", fake_run)
+    assert classgrade.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    # the last student gets both jobs for their notebooks; every kernel still gets 4 cores / 2 jobs
+    assert sorted(seen.values()) == [("1", "2"), ("1", "2"), ("2", "2")]
