@@ -27,7 +27,10 @@ from autograde import limits
 
 #: First uid given to kernels when the grader is root (no account needed; far above real users).
 UID_BASE = 1_900_000_000
-_UID_SPAN = 1 << 20
+#: Kernels of one grader process take uids UID_BASE + pid × 32 + 0…31 in turn: no two grader
+#: processes alive at once share a uid (a pid is below 2**22, so every uid stays below 2**31),
+#: and the 32 of a process are never alive at once.
+_PER_PROCESS = 32
 _counter = itertools.count()
 _lock = threading.Lock()
 
@@ -121,7 +124,7 @@ def end_all(uid: int, pid_namespace: str | None = None, rounds: int = 50) -> int
 def _next_uid() -> int:
     with _lock:
         n = next(_counter)
-    return UID_BASE + ((os.getpid() << 8) + n) % _UID_SPAN
+    return UID_BASE + os.getpid() * _PER_PROCESS + n % _PER_PROCESS
 
 
 def for_new_kernel() -> KernelUser:

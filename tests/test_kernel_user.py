@@ -25,6 +25,21 @@ def test_a_root_grader_gives_each_kernel_a_user_of_its_own_with_the_task_cap(mon
     assert f"uid {users[0].uid}" in users[0].line() and str(limits.PROCESSES) in users[0].line()
 
 
+def test_kernels_of_grader_processes_alive_at_once_never_share_a_uid(monkeypatch):
+    """Students graded side by side (class grading: one grader process each) never share a uid,
+    hence never a task cap: whatever the two pids, up to the largest a pid can be."""
+    def uids(pid: int, kernels: int = 40) -> list[int]:
+        monkeypatch.setattr(os, "getpid", lambda: pid)
+        monkeypatch.setattr(kernel_user, "_counter", kernel_user.itertools.count())
+        return [kernel_user._next_uid() for _ in range(kernels)]
+
+    pids = (300, 300 + 4096, 300 + 2**12 * 7, 301, 2**22 - 1)
+    taken = [set(uids(pid)) for pid in pids]
+    assert all(not (a & b) for i, a in enumerate(taken) for b in taken[i + 1:])
+    assert max(max(t) for t in taken) < 2**31 and min(min(t) for t in taken) >= kernel_user.UID_BASE
+    assert len(set(uids(300, 32))) == 32, "a process's kernels alive at once have uids of their own"
+
+
 def test_a_root_grader_told_to_keep_root_says_there_is_no_task_cap(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setenv("GD_GRADING_KERNEL_UID", "root")
