@@ -82,7 +82,9 @@ if sys.argv[1:2] == ["autograde"] and not {"-h", "--help", "--help-all"} & set(s
     # (autograde/zygote.py; a kernel whose hidden paths it does not cover starts cold)
     c.GradingKernelManager.zygote = shared(c.GradingKernelManager.get("hide", []))
     # the notebook nbgrader grades and those executed meanwhile (autograde/background.py) share the cores
-    from autograde.resources import default_jobs, kernel_threads
+    from autograde.nbgrader_execute import default_background_workers
+    from autograde.resources import kernel_threads
 
-    c.GradingKernelManager.threads = kernel_threads(1 + c.GradingExecute.get("background_workers", default_jobs() - 1))
+    c.GradingKernelManager.threads = kernel_threads(1 + c.GradingExecute.get("background_workers",
+                                                                             default_background_workers()))
     start_spare(c)

@@ -50,7 +50,7 @@ class GradingExecute(GradingSession, Execute):
 
     @default("background_workers")
     def _one_less_than_jobs(self) -> int:
-        return default_jobs() - 1
+        return default_background_workers()
 
     def notebook_follows(self) -> bool:
         """True unless this is the last student (by name) with a submission, and this is the
@@ -119,6 +119,12 @@ class GradingExecute(GradingSession, Execute):
                 continue
             session = GradingExecute(parent=self.parent, background_workers=0, spare_kernels=False)
             background.schedule(key, nb, resources, session, self.background_workers)
+
+
+def default_background_workers() -> int:
+    """``GradingExecute.background_workers`` when not configured: one less than the notebooks graded
+    at once (``autograde.resources.default_jobs``)."""
+    return default_jobs() - 1
 
 
 def _folder(resources: dict) -> Path:

@@ -167,11 +167,11 @@ print(len(threads), "threads", flush=True)
 """
 
 
-def run_cells(work, cells: list[str], timeout=120) -> list[str]:
-    """The stdout of each of ``cells``, run in one grading kernel working in ``work``."""
+def run_cells(work, cells: list[str], timeout=120, config: Config | None = None) -> list[str]:
+    """The stdout of each of ``cells``, run in one grading kernel (configured by ``config``) working in ``work``."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(work)}}).execute()
+    NotebookClient(nb, config=config or Config(), kernel_manager_class=GradingKernelManager, timeout=timeout,
+                   kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
     return ["".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout") for cell in nb.cells]
 
 
@@ -264,12 +264,9 @@ def test_tensorflows_threads_per_op_are_set_in_the_kernel_unless_the_environment
     cell = 'import os; print(os.environ.get("TF_NUM_INTRAOP_THREADS"))'
 
     def seen(threads: int) -> str:
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
         config = Config()
         config.GradingKernelManager.threads = threads
-        NotebookClient(nb, config=config, kernel_manager_class=GradingKernelManager, timeout=60,
-                       kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-        return nb.cells[0].outputs[0]["text"].strip()
+        return run_cells(tmp_path, [cell], timeout=60, config=config)[0].strip()
 
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     assert seen(1) == "1"
