@@ -10,12 +10,9 @@ without following links, only from regular files, within a size limit.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import secrets
 import shutil
-import stat
 import sys
 import time
 import traceback
@@ -26,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograde import limits
+from autograde import limits, returned
+from autograde.returned import Value
 from gdkit.checks._common import CheckFailed
 
 #: How the kernel runs a probe: ``gdkit.probe.serve`` in the student's namespace.
@@ -43,66 +41,9 @@ class Verdict:
     seconds: float = 0.0
 
 
-def read_result(folder: Path, max_bytes: int = limits.RESULT_MAX_BYTES) -> dict[str, np.ndarray]:
-    """The values a probe left in ``folder``: ``out.npz`` arrays, or ``CheckFailed`` with the
-    message of ``out.json``. Links, special files and files over ``max_bytes`` are refused."""
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise CheckFailed(f"the values for the grader are missing ({exc.strerror})") from None
-    try:
-        for name in ("out.json", "out.npz"):
-            data = _read_regular(dir_fd, name, max_bytes)
-            if data is None:
-                continue
-            if name == "out.json":
-                try:
-                    message = str(json.loads(data.decode("utf-8"))["error"])
-                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                    message = "the kernel handed back an unreadable message instead of values"
-                raise CheckFailed(_clean(message))
-            try:
-                with np.load(io.BytesIO(data), allow_pickle=False) as f:
-                    return {k: f[k] for k in f.files}
-            except (ValueError, OSError, EOFError) as exc:
-                raise CheckFailed(f"the values for the grader are not a readable .npz file ({exc})") from None
-        raise CheckFailed("the probe handed back no values (did a cell of the notebook interfere?)")
-    finally:
-        os.close(dir_fd)
-
-
-def _read_regular(dir_fd: int, name: str, max_bytes: int) -> bytes | None:
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:  # a link (ELOOP) or unreadable file
-        raise CheckFailed(f"refused to read {name}: {exc.strerror} (not a plain file)") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise CheckFailed(f"refused to read {name}: not a regular file")
-        if st.st_size > max_bytes:
-            raise CheckFailed(f"refused to read {name}: {st.st_size:,} bytes, over the limit of {max_bytes:,}")
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > max_bytes:
-            raise CheckFailed(f"refused to read {name}: over the limit of {max_bytes:,} bytes")
-        return data
-    finally:
-        os.close(fd)
-
-
-def _clean(text: str, limit: int = 2000) -> str:
-    """A kernel's message, printable and bounded."""
-    text = "".join(ch for ch in text if ch.isprintable() or ch == "\n")
-    return text if len(text) <= limit else text[:limit] + " …"
+def read_result(folder: Path, expect: dict[str, Value]) -> dict[str, np.ndarray]:
+    """The values a probe left in ``folder``, validated against ``expect`` (``autograde.returned``)."""
+    return returned.read(folder, expect)
 
 
 class Kernel:
@@ -120,8 +61,11 @@ class Kernel:
         self.cell_timeout = cell_timeout
         self.owner = owner
 
-    def call(self, target: str, needs: tuple[str, ...] | list[str], **inputs) -> dict[str, np.ndarray]:
-        """Run probe ``target`` ("module:function") on the student's ``needs`` and ``inputs`` (arrays)."""
+    def call(self, target: str, needs: tuple[str, ...] | list[str], expect: dict[str, Value],
+             hint: str = "", **inputs) -> dict[str, np.ndarray]:
+        """Run probe ``target`` ("module:function") on the student's ``needs`` and ``inputs`` (arrays);
+        its values, each validated against ``expect`` before any judge sees it. ``hint`` follows the
+        message when the values are not what was expected."""
         folder = self.scratch / f"probe-{secrets.token_hex(8)}"
         folder.mkdir(mode=0o700)
         try:
@@ -135,15 +79,21 @@ class Kernel:
                     if out.get("ename") in ("CellTimeoutError", "KeyboardInterrupt"):
                         raise CheckFailed(f"time limit: this check ran longer than the per-cell limit of "
                                           f"{self.cell_timeout} s (an endless loop?)")
-                    raise CheckFailed(_clean(f"the grader's probe could not run in your kernel: "
-                                             f"{out.get('ename')}: {out.get('evalue')}"))
-            return read_result(folder)
+                    raise CheckFailed(returned.quoted(returned.clean(
+                        f"{out.get('ename')}: {out.get('evalue')}"[:10_000])))
+            try:
+                return returned.read(folder, expect)
+            except CheckFailed as exc:
+                if hint and "│" not in str(exc):
+                    raise CheckFailed(f"{exc}\n{hint}") from None
+                raise
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def values(self, *names: str) -> dict[str, np.ndarray]:
-        """The notebook's variables ``names`` as arrays, by name."""
-        got = self.call("gdkit.probe:values", names)
+    def values(self, **expect: Value) -> dict[str, np.ndarray]:
+        """The notebook's variables named in ``expect``, as validated arrays, by name."""
+        names = tuple(expect)
+        got = self.call("gdkit.probe:values", names, {f"v{i}": v for i, v in enumerate(expect.values())})
         return {n: got[f"v{i}"] for i, n in enumerate(names)}
 
 
@@ -186,9 +136,20 @@ def judge(check, kernel: Kernel, seed: int) -> Verdict:
 
 
 def follows_from(grade_id: str) -> str:
-    """The line an end-to-end check adds when a unit check it depends on failed first."""
-    return (f"這是端對端檢查:它跟著上面較早失敗的 `{grade_id}` 一起失敗,請先修正那一項。\n"
-            f"This end-to-end check follows from `{grade_id}` above, which failed first: fix that one first.")
+    """The line an end-to-end check adds when a unit check it depends on did not pass."""
+    return (f"這是端對端檢查:只有在上面的 `{grade_id}` 通過時才給分,而它沒有通過,請先修正那一項。\n"
+            f"This end-to-end check follows from `{grade_id}` above, which did not pass: it earns its points "
+            f"only when `{grade_id}` passes. Fix that one first.")
+
+
+def gate(check, verdict: Verdict, verdicts: dict[str, Verdict]) -> Verdict:
+    """``verdict`` of ``check``, failed unless every unit check it follows passed in ``verdicts``
+    (the same grading): a property anyone can produce earns points only with the functions behind it."""
+    first = next((g for g in check.follows if not (g in verdicts and verdicts[g].passed)), None)
+    if first is None:
+        return verdict
+    message = (f"{verdict.message}\n" if not verdict.passed and verdict.message else "") + follows_from(first)
+    return Verdict(verdict.grade_id, False, message, verdict.seconds)
 
 
 def verdict_outputs(verdict: Verdict, description: str) -> list:

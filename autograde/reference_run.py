@@ -26,6 +26,7 @@ from autograde.judge import Kernel
 from autograde.kernel_manager import KERNEL_ENV, kernel_env
 from autograde.notebook import check_id
 from autograde.registry import SOURCES
+from autograde.returned import Value
 
 
 def cache_dir() -> Path:
@@ -40,14 +41,15 @@ def _cache_key(notebook: str, target: str, needs: tuple[str, ...], key: str) -> 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str,
+def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str, expect: dict[str, Value],
                   timeout: int = limits.NOTEBOOK_TIMEOUT) -> dict[str, np.ndarray]:
-    """Probe ``target`` on ``needs`` after running the source notebook (cached; see the module)."""
+    """Probe ``target`` on ``needs`` after running the source notebook (cached; see the module); its
+    values as ``expect`` declares them (``autograde.returned.Value``)."""
     path = cache_dir() / f"{notebook}-{_cache_key(notebook, target, needs, key)}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    values = _run(notebook, target, needs, timeout)
+    values = _run(notebook, target, needs, expect, timeout)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **values)
@@ -57,7 +59,7 @@ def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str,
     return values
 
 
-def _run(notebook: str, target: str, needs: tuple[str, ...], timeout: int) -> dict[str, np.ndarray]:
+def _run(notebook: str, target: str, needs: tuple[str, ...], expect: dict[str, Value], timeout: int) -> dict[str, np.ndarray]:
     from nbclient import NotebookClient
 
     from autograde.kernel_manager import GradingKernelManager
@@ -81,4 +83,4 @@ def _run(notebook: str, target: str, needs: tuple[str, ...], timeout: int) -> di
                 client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
                 return probe.outputs
 
-            return Kernel(run_code, client.km.scratch, timeout, owner=client.km.user.uid).call(target, needs)
+            return Kernel(run_code, client.km.scratch, timeout, owner=client.km.user.uid).call(target, needs, expect)

@@ -29,7 +29,7 @@ from nbclient.util import run_sync
 from traitlets import Bool, Integer, default
 
 from autograde import limits
-from autograde.judge import Kernel, Verdict, follows_from, judge, verdict_outputs
+from autograde.judge import Kernel, Verdict, gate, judge, verdict_outputs
 from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
 from autograde.registry import BY_ID, CHECKS
@@ -189,6 +189,8 @@ class GradingSession(NotebookClient):
                                                "before this check")
         else:
             verdict = self._judge(check, index)
+        if check is not None:
+            verdict = gate(check, verdict, self.verdicts)
         self.verdicts[grade_id] = verdict
         cell.outputs = verdict_outputs(verdict, _description(grade_id))
         cell.execution_count = None
@@ -219,12 +221,7 @@ class GradingSession(NotebookClient):
     def _judge(self, check, index: int) -> Verdict:
         kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout,
                         owner=self.km.user.uid)
-        verdict = judge(check, kernel, limits.grading_seed())
-        if not verdict.passed:
-            first = next((g for g in check.follows if g in self.verdicts and not self.verdicts[g].passed), None)
-            if first:
-                verdict.message += "\n" + follows_from(first)
-        return verdict
+        return judge(check, kernel, limits.grading_seed())
 
     def on_cell_executed(self, **kwargs):
         """Keep an error the reply reports but no output shows (a time limit: the kernel was

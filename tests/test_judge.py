@@ -1,5 +1,5 @@
-"""The judge, without notebooks: values cross the boundary safely, and every unit check gives each
-example submission the points it deserves when its answers run in this process.
+"""The judge, without notebooks: every unit check gives each example submission the points it
+deserves when its answers run in this process (how values cross the boundary: tests/test_returned.py).
 
 Checks that need a trained model or notebook state (the end-to-end ones) are graded on real
 notebooks in tests/test_grading.py.
@@ -7,17 +7,13 @@ notebooks in tests/test_grading.py.
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-
 import nbformat
-import numpy as np
 import pytest
 
-from autograde.judge import Kernel, in_process_kernel, judge, read_result, verdict_outputs
+from autograde.judge import Kernel, in_process_kernel, judge, verdict_outputs
 from autograde.notebook import answer_namespace
 from autograde.registry import BY_ID, CHECKS
+from autograde.returned import Value
 from gdkit.checks._common import CheckFailed
 from tests.examples import EXAMPLES, ROOT
 
@@ -27,65 +23,11 @@ UNIT = [c for c in CHECKS if c.grade_id not in {"mlp_test_accuracy", "loss_decre
                                                 "logreg_test_accuracy"}]
 
 
-# ----------------------------------------------------------------------------- reading values back
-def test_values_come_back_as_arrays(tmp_path):
-    np.savez(tmp_path / "out.npz", loss=np.float32(2.5), grad=np.arange(3.0))
-    got = read_result(tmp_path)
-    assert float(got["loss"]) == 2.5 and got["grad"].tolist() == [0.0, 1.0, 2.0]
-
-
-def test_a_kernel_message_fails_the_check_with_that_message_bounded_and_printable(tmp_path):
-    (tmp_path / "out.json").write_text(json.dumps({"error": "`f` is not written yet\x1b[31m" + "x" * 5000}))
-    with pytest.raises(CheckFailed) as info:
-        read_result(tmp_path)
-    assert str(info.value).startswith("`f` is not written yet[31m") and len(str(info.value)) < 2100
-
-
-def test_a_link_left_by_the_kernel_is_never_followed(tmp_path):
-    secret = tmp_path / "gradebook.npz"
-    np.savez(secret, loss=1.0)
-    folder = tmp_path / "probe"
-    folder.mkdir()
-    (folder / "out.npz").symlink_to(secret)
-    with pytest.raises(CheckFailed, match="not a plain file"):
-        read_result(folder)
-    link = tmp_path / "linked-folder"
-    link.symlink_to(folder)
-    with pytest.raises(CheckFailed, match="missing"):
-        read_result(link)
-
-
-def test_a_fifo_at_the_result_path_fails_at_once_instead_of_blocking(tmp_path):
-    os.mkfifo(tmp_path / "out.npz")
-    outcome = {}
-
-    def read():
-        try:
-            read_result(tmp_path)
-        except CheckFailed as exc:
-            outcome["message"] = str(exc)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(5)
-    assert not thread.is_alive(), "reading a FIFO blocked the grader"
-    assert "not a regular file" in outcome["message"]
-
-
-def test_an_oversized_or_pickled_result_is_refused(tmp_path):
-    np.savez(tmp_path / "out.npz", big=np.zeros(1000))
-    with pytest.raises(CheckFailed, match="over the limit"):
-        read_result(tmp_path, max_bytes=100)
-    np.savez(tmp_path / "out.npz", obj=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(CheckFailed, match="not a readable"):
-        read_result(tmp_path)
-
-
 def test_a_probe_that_runs_out_of_time_says_so(tmp_path):
     timeout = [{"output_type": "error", "ename": "CellTimeoutError", "evalue": ""}]
     kernel = Kernel(lambda code: timeout, tmp_path, cell_timeout=15)
     with pytest.raises(CheckFailed, match="per-cell limit of 15 s"):
-        kernel.call("gdkit.probe:values", ("x",))
+        kernel.call("gdkit.probe:values", ("x",), {"v0": Value()})
     assert list(tmp_path.iterdir()) == [], "the probe's folder is removed"
 
 

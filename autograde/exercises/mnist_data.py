@@ -85,16 +85,17 @@ def accuracy_of(predict, x: np.ndarray, y: np.ndarray, batch: int = 2000) -> flo
     return right / len(x)
 
 
-def threshold(notebook: str, target: str, needs: tuple[str, ...],
+def threshold(notebook: str, target: str, needs: tuple[str, ...], expect: dict,
               accuracy: Callable[[dict], float]) -> tuple[float, str]:
     """The minimum test accuracy for ``notebook`` and the sentence that explains it.
 
-    ``accuracy(values)`` measures probe ``target``'s values (on ``needs``) on the grader's test
+    ``accuracy(values)`` measures probe ``target``'s values (on ``needs``, as ``expect`` declares
+    them) on the grader's test
     set; it is applied to the reference run's values here and to the student's by the caller.
     """
     from autograde.reference_run import source_values
 
-    reference = accuracy(source_values(notebook, target, needs, key=fingerprint()))
+    reference = accuracy(source_values(notebook, target, needs, key=fingerprint(), expect=expect))
     minimum = round(reference - MARGIN, 4)
     return minimum, (f"the grader's own run of the lesson's solution reached {reference:.4f} on the same "
                      f"data, budget and seed, less {MARGIN}; {grader_data().describe()}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from autograde.check import Check
+from autograde.returned import Value
 from gdkit.checks._common import CheckFailed
 
 NOTEBOOK = "99_double"
@@ -18,8 +19,8 @@ SOURCE = Path(__file__).with_name(f"{NOTEBOOK}.ipynb")
 
 def doubles(kernel, seed: int) -> None:
     x = np.random.default_rng(seed).normal(size=5)
-    got = np.asarray(kernel.call("gdkit.probe:call", ("double",), a0=x)["out"], np.float64)
-    if got.shape != x.shape or not np.allclose(got, 2 * x):
+    got = kernel.call("gdkit.probe:call", ("double",), {"out": Value(x.shape)}, a0=x)["out"]
+    if not np.allclose(got, 2 * x):
         raise CheckFailed(f"double({np.round(x, 3)}) should be {np.round(2 * x, 3)}, got {np.round(got, 3)}")
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from autograde import diagnose
 from autograde.exercises.linear_system import mistakes
 from autograde.exercises.linear_system import reference as ref
+from autograde.returned import Value
 from gdkit.checks import linear_system as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error
@@ -55,7 +56,8 @@ def loss_value(kernel, seed: int) -> None:
     seen = []
     for A, b, v, _ in cases:
         try:
-            seen.append(kernel.call(f"{PROBES}:probe_loss", ("linear_system_loss",), A=A, b=b, v=v))
+            seen.append(kernel.call(f"{PROBES}:probe_loss", ("linear_system_loss",),
+                                    {"loss": Value(), "grad": Value(v.shape, finite=False)}, A=A, b=b, v=v))
         except CheckFailed as exc:  # reported in its turn, after the cases before it
             seen.append(exc)
     # the mistake that explains every value (a mean and half the sum agree on 2×2 systems, not on 3×3)
@@ -64,7 +66,7 @@ def loss_value(kernel, seed: int) -> None:
     for got, (A, b, v, where) in zip(seen, cases, strict=True):
         if isinstance(got, CheckFailed):
             raise got
-        loss, grad = float(got["loss"]), np.asarray(got["grad"], np.float64)
+        loss, grad = float(got["loss"]), got["grad"]
         expected = ref.loss(A, b, v)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
             raise CheckFailed(say(f"在 {where},損失應為 {expected:.6g},卻得到 {loss:.6g}。",
@@ -73,7 +75,7 @@ def loss_value(kernel, seed: int) -> None:
                               + ("" if where.startswith("(x") else "\n" + say(
                                   "請用參數 A、b,而不是課文的數字。",
                                   "Use A and b from the arguments (tf.linalg.matvec(A, v) - b), not the lesson's numbers.")))
-        if grad.shape != np.shape(v) or not np.all(np.isfinite(grad)):
+        if not np.all(np.isfinite(grad)):
             raise CheckFailed(say("損失無法對 v 微分:請只用 TensorFlow 運算,不要轉成 NumPy。",
                                   "The loss cannot be differentiated with respect to v: "
                                   "use TensorFlow operations only, no NumPy or .numpy()."))
@@ -97,12 +99,10 @@ def step_matches_reference(kernel, seed: int) -> None:
     start = np.array([1.0, 2.0])
     for optimizer, lr, count in (("adam", 0.1, 1), ("sgd", 1e-4, 3), ("adam", 0.1, 3)):
         name = f"{'Adam' if optimizer == 'adam' else 'SGD'}({lr:g})"
-        got = kernel.call(f"{PROBES}:probe_steps", ("gradient_step",), **_quadratic_inputs(A, b),
-                          v0=start, optimizer=optimizer, lr=lr, steps=count)
-        points, returned = np.asarray(got["v"], np.float64), np.asarray(got["returned"], np.float64)
-        if points.shape != (count, 2) or returned.shape != (count,):
-            raise CheckFailed(f"the probe handed back arrays of shapes {points.shape} and {returned.shape}, "
-                              f"expected ({count}, 2) and ({count},)")
+        got = kernel.call(f"{PROBES}:probe_steps", ("gradient_step",),
+                          {"v": Value((count, 2), finite=False), "returned": Value((count,), finite=False)},
+                          **_quadratic_inputs(A, b), v0=start, optimizer=optimizer, lr=lr, steps=count)
+        points, returned = got["v"], got["returned"]
         want, before = ref.steps(A, b, start, optimizer, lr, count)
         moved, expected_move = points[0] - start, want[0] - start
         if np.allclose(moved, 0):
@@ -154,12 +154,10 @@ def stop_rule(kernel, seed: int) -> None:
         change = tol * float(rng.choice([0.3, 0.9, 1.1, 3.0])) * float(rng.choice([-1, 1]))
         cases.append((prev + change, prev, tol, f"a change of {abs(change):.1e} with the tolerance {tol:.0e}"))
     pairs = [(c, wrap) for c in cases for wrap in (False, True)]
-    got = kernel.call(f"{PROBES}:probe_should_stop", ("should_stop",),
+    got = kernel.call(f"{PROBES}:probe_should_stop", ("should_stop",), {"stop": Value((len(pairs),), "bool")},
                       loss=[c[0] for c, _ in pairs], previous=[c[1] for c, _ in pairs],
                       tol=[c[2] for c, _ in pairs], as_tensor=[w for _, w in pairs])
-    stop = np.asarray(got["stop"]).ravel()
-    if stop.shape != (len(pairs),):
-        raise CheckFailed(f"the probe handed back {stop.shape} answers, expected {len(pairs)}")
+    stop = got["stop"]
     for ((loss, previous, tol, meaning), wrapped), said in zip(pairs, stop, strict=True):
         expected = ref.should_stop(loss, previous, tol)
         if bool(said) != expected:
@@ -210,14 +208,13 @@ def systems_converge(kernel, seed: int) -> None:
     """With the student's loss and step, gradient descent solves the lesson's systems and unseen
     ones from random starts, along the grader's own Adam path."""
     runs, points, _, stops = reference_runs(seed, "converge")
+    shape = (len(runs), 2)
     got = kernel.call(f"{PROBES}:probe_solve", ("linear_system_loss", "gradient_step"),
+                      {"v": Value(shape, finite=False), "early": Value(shape, finite=False)},
                       A=np.stack([s.A for s, _ in runs]).astype(np.float32),
                       b=np.stack([s.b for s, _ in runs]).astype(np.float32),
                       v0=np.stack([v0 for _, v0 in runs]).astype(np.float32), epochs=stops, lr=ref.LR)
-    final, early = np.asarray(got["v"], np.float64), np.asarray(got["early"], np.float64)
-    if final.shape != (len(runs), 2) or early.shape != (len(runs), 2):
-        raise CheckFailed(f"the probe handed back arrays of shapes {final.shape} and {early.shape}, "
-                          f"expected {(len(runs), 2)}")
+    final, early = got["v"], got["early"]
     for r, (system, v0) in enumerate(runs):
         if not rel_error(final[r], system.solution) <= SOLUTION_TOL:
             raise CheckFailed(say("梯度下降沒有收斂到正確的解。", "Gradient descent did not reach the solution.")
@@ -233,14 +230,32 @@ def systems_converge(kernel, seed: int) -> None:
                                   "the optimizer on the gradient of the loss."))
 
 
+def rule_stop_epochs(losses: np.ndarray, tol: float) -> set[int]:
+    """The epochs at which the rule |loss − previous| < tol first holds on ``losses`` (0: never), as a
+    correct rule computes it in float64, or in float32 (a difference or both losses made tensors)."""
+    losses = np.asarray(losses, np.float64)
+    diff64 = np.abs(np.diff(losses))
+    diff32 = np.abs(np.diff(losses.astype(np.float32)))
+    epochs = set()
+    for change, limit in ((diff64, tol), (diff64.astype(np.float32), np.float32(tol)), (diff32, np.float32(tol))):
+        hits = np.flatnonzero(change < limit)
+        epochs.add(int(hits[0]) + 2 if hits.size else 0)
+    return epochs
+
+
 def early_stopping_in_loop(kernel, seed: int) -> None:
-    """On the losses of the grader's own runs, the student's rule stops well before the limit and
-    where the run is already near the solution."""
+    """On the losses of the grader's own runs, the student's rule stops at the very epoch the rule
+    gives (well before the limit, where the run is already near the solution)."""
     runs, points, losses, _ = reference_runs(seed, "loop")
     for r, (system, _) in enumerate(runs):
-        got = kernel.call(f"{PROBES}:probe_stop_epoch", ("should_stop",),
-                          losses=losses[:EARLY_STOP_BY, r], tol=ref.STOP_TOL)
-        epoch = int(np.asarray(got["epoch"]).reshape(()))
+        recorded = losses[:EARLY_STOP_BY, r]
+        got = kernel.call(f"{PROBES}:probe_stop_epoch", ("should_stop",), {"epoch": Value(kind="int")},
+                          losses=recorded, tol=ref.STOP_TOL)
+        epoch, want = int(got["epoch"]), rule_stop_epochs(recorded, ref.STOP_TOL) - {0}
+        if not want:
+            raise RuntimeError(f"calibration: the grader's run of {system.label} does not stop by epoch {EARLY_STOP_BY}")
+        if epoch in want:
+            continue
         if not 1 <= epoch <= EARLY_STOP_BY:
             raise CheckFailed(say(
                 f"方程組 {system.label}:在上限 {ref.EPOCHS} 個 epoch 內,應在第 {EARLY_STOP_BY} 個之前提早結束,卻沒有停。",
@@ -252,3 +267,9 @@ def early_stopping_in_loop(kernel, seed: int) -> None:
                 f"方程組 {system.label}:在第 {epoch} 個 epoch 就停了,離解還很遠。",
                 f"System {system.label}: the loop stopped after {epoch} epochs at {np.round(v, 4)}, far from "
                 f"{system.solution}: is the comparison reversed (stop when the change is *small*)?"))
+        first = min(want)
+        raise CheckFailed(say(
+            f"方程組 {system.label}:在評分程式記錄的損失上,迴圈在第 {epoch} 個 epoch 停止;規則 |Δloss| < tol 第一次成立是在第 {first} 個。",
+            f"System {system.label}: on the grader's recorded losses the loop stopped after epoch {epoch}; the rule "
+            f"|loss − previous_loss| < {ref.STOP_TOL:g} first holds at epoch {first}. Stop at the first epoch "
+            "where it holds."))

@@ -10,6 +10,7 @@ from autograde import diagnose
 from autograde.exercises import mnist_data
 from autograde.exercises.logistic_regression import mistakes
 from autograde.exercises.logistic_regression import reference as ref
+from autograde.returned import Value
 from gdkit.checks import logistic_regression as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error
@@ -49,9 +50,9 @@ def logits_and_loss(kernel, seed: int) -> None:
     rng = _rng(seed, 0)
     x, W, b, y = _random_problem(rng)
     for xx, WW, bb, what in ((*_example(), "the hand-made example"), (x, W, b, "random inputs")):
-        z = np.asarray(kernel.call(f"{PROBES}:probe_logits", ("logits",), x=xx, W=WW, b=bb)["z"])
         expected = ref.logits(xx, WW, bb)
-        if z.shape != expected.shape or rel_error(z, expected) > 1e-4:
+        z = kernel.call(f"{PROBES}:probe_logits", ("logits",), {"z": Value((None, None))}, x=xx, W=WW, b=bb)["z"]
+        if z.shape != expected.shape or not rel_error(z, expected) <= 1e-4:
             raise _failed(f"在{what}上,logits 與 x·W + b 不同。",
                           f"On {what} the logits differ from x·W + b (shape {z.shape}, expected {expected.shape}).",
                           diagnose.which(z, mistakes.logits_variants(xx, WW, bb)),
@@ -59,8 +60,8 @@ def logits_and_loss(kernel, seed: int) -> None:
     cases = [(np.array([3, 7]), np.zeros((2, 10)), "all-zero logits (ln 10 ≈ 2.302585)")]
     cases += [(y, rng.normal(size=(50, 10)) * scale, f"random logits (scale {scale:g})") for scale in (1.0, 5.0)]
     for labels, zz, what in cases:
-        got = float(kernel.call(f"{PROBES}:probe_cross_entropy", ("cross_entropy",), y=labels,
-                                z=zz.astype(np.float32))["loss"])
+        got = float(kernel.call(f"{PROBES}:probe_cross_entropy", ("cross_entropy",), {"loss": Value()},
+                                y=labels, z=zz.astype(np.float32))["loss"])
         want = ref.cross_entropy(labels, zz.astype(np.float32))
         if not rel_error(got, want) <= visible.TOL:
             raise _failed(f"在{what}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
@@ -80,9 +81,10 @@ def accuracy_value(kernel, seed: int) -> None:
     cases = [(np.array([3, 7, 1, 0]), z)]
     cases += [(rng.integers(0, 10, n), rng.normal(size=(n, 10)).astype(np.float32)) for n in (100, 37)]
     for y, zz in cases:
-        got = float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), y=y, z=zz)["accuracy"])
+        got = float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), {"accuracy": Value()},
+                                y=y, z=zz)["accuracy"])
         want = ref.accuracy(y, zz)
-        if abs(got - want) > visible.TOL:
+        if not abs(got - want) <= visible.TOL:
             raise _failed(f"在 {len(y)} 筆資料上,準確率應為 {want:.4f},卻得到 {got:.4f}。",
                           f"On {len(y)} predictions the accuracy should be {want:.4f}, got {got:.4f}.",
                           diagnose.which(got, mistakes.accuracy_variants(y, zz)),
@@ -104,13 +106,14 @@ def sgd_step(kernel, seed: int) -> None:
         s, t = rng.uniform(0.5, 1.5, size=2)
         T = rng.normal(size=(10, 10))
         inputs = dict(x=xx, y=yy, W=W0, b=b0, lr=lr, compiled=compiled)
-        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs, stand_in=True, s=s, t=t, T=T)
-        if np.all(np.asarray(got.get("calls", [0, 0])) > 0):
+        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs,
+                          stand_in=True, s=s, t=t, T=T)
+        if np.all(got["calls"] > 0):
             def loss_at(W, b, xx=xx, yy=yy, s=s, t=t, T=T):
                 return ref.stand_in_gradients(xx, yy, W, b, s, t, T)[0]
             dW, db = ref.stand_in_gradients(xx, yy, W0, b0, s, t, T)[1:]
         else:  # the step computes scores and loss itself: judge it with the reference loss
-            got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), **inputs)
+            got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs)
 
             def loss_at(W, b, xx=xx, yy=yy):
                 return ref.cross_entropy(yy, ref.logits(xx, W, b))
@@ -118,13 +121,15 @@ def sgd_step(kernel, seed: int) -> None:
         _judge_step(got, W0, b0, lr, dW, db, loss_at)
 
 
+def step_values(W0, b0) -> dict[str, Value]:
+    """What ``probe_sgd_step`` hands back: W and b after the step, the returned loss, the stand-ins' calls."""
+    return {"W": Value(W0.shape), "b": Value(b0.shape), "returned": Value(), "calls": Value((2,), "int")}
+
+
 def _judge_step(got, W0, b0, lr, dW, db, loss_at) -> None:
     """One step from W0, b0 with gradients dW, db of the loss ``loss_at(W, b)``, judged."""
     want_W, want_b, loss0 = W0 - lr * dW, b0 - lr * db, loss_at(W0, b0)
-    got_W, got_b = np.asarray(got["W"], np.float64), np.asarray(got["b"], np.float64)
-    returned = float(got["returned"])
-    if got_W.shape != W0.shape or got_b.shape != b0.shape:
-        raise CheckFailed(f"W and b came back with shapes {got_W.shape} and {got_b.shape}")
+    got_W, got_b, returned = got["W"], got["b"], float(got["returned"])
     if np.allclose(got_W, W0) and np.allclose(got_b, b0):
         raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
                               "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
@@ -144,18 +149,19 @@ def _judge_step(got, W0, b0, lr, dW, db, loss_at) -> None:
                              else ""))
 
 
-def _params(kernel, *more: str):
-    got = kernel.values("W", "b", *more)
-    W, b = np.asarray(got["W"], np.float32), np.asarray(got["b"], np.float32)
-    if W.shape != (784, 10) or b.shape != (10,):
-        raise CheckFailed(f"W and b should have shapes (784, 10) and (10,), got {W.shape} and {b.shape}.")
-    return W, b, *(got[name] for name in more)
+#: The notebook's trained parameters, as the grader expects them back.
+PARAMS = {"W": Value((784, 10)), "b": Value((10,))}
+
+
+def _params(kernel, **more: Value):
+    got = kernel.values(**PARAMS, **more)
+    return got["W"].astype(np.float32), got["b"].astype(np.float32), *(got[name] for name in more)
 
 
 def loss_decreases(kernel, seed: int) -> None:
     """The grader's full training loss at the trained W, b is at most half that of zero weights, and
     the recorded losses fall (first vs last 100 steps)."""
-    W, b, losses = _params(kernel, "losses")
+    W, b, losses = _params(kernel, losses=Value((None,), finite=False))
     data = mnist_data.grader_data()
     x = data.x_train.reshape(len(data.x_train), -1)
     before = math.log(10)  # the loss of zero weights
@@ -165,7 +171,7 @@ def loss_decreases(kernel, seed: int) -> None:
             f"整個訓練集的損失從 {before:.4f}(零權重)只變成 {after:.4f},應至少減半。",
             f"The loss on the whole training set went from {before:.4f} (zero weights) to only {after:.4f}; "
             "training should at least halve it: is the learning rate 0, or the update's sign reversed?"))
-    rec = np.asarray(losses, dtype=np.float64).ravel()
+    rec = losses
     if rec.size < 2 * WINDOW or not np.all(np.isfinite(rec)):
         raise CheckFailed(f"`losses` should hold one finite loss per step, at least {2 * WINDOW}; it has {rec.size}.")
     early, late = rec[:WINDOW].mean(), rec[-WINDOW:].mean()
@@ -183,9 +189,8 @@ def _test_accuracy_of(W, b) -> float:
 
 def reported_accuracy(kernel, seed: int) -> None:
     """The notebook's ``test_accuracy`` is the accuracy of its W, b on the test set."""
-    W, b, reported = _params(kernel, "test_accuracy")
-    want = _test_accuracy_of(W, b)
-    got = float(np.asarray(reported, np.float64).reshape(-1)[0]) if np.size(reported) == 1 else math.nan
+    W, b, reported = _params(kernel, test_accuracy=Value())
+    want, got = _test_accuracy_of(W, b), float(reported)
     if not math.isclose(got, want, abs_tol=1e-4):
         raise CheckFailed(say(
             f"`test_accuracy` 是 {got:.4f},但 W、b 在測試集上的準確率是 {want:.4f}。",
@@ -197,7 +202,8 @@ def threshold() -> tuple[float, str]:
     """The minimum test accuracy, relative to the grader's own run of the source notebook."""
     from autograde.exercises.logistic_regression import NOTEBOOK
 
-    return mnist_data.threshold(NOTEBOOK, "gdkit.probe:values", ("W", "b"), lambda values: _test_accuracy_of(
+    return mnist_data.threshold(NOTEBOOK, "gdkit.probe:values", ("W", "b"),
+                                {f"v{i}": v for i, v in enumerate(PARAMS.values())}, lambda values: _test_accuracy_of(
         np.asarray(values["v0"], np.float32), np.asarray(values["v1"], np.float32)))
 
 

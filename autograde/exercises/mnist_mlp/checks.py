@@ -8,11 +8,18 @@ from autograde import diagnose
 from autograde.exercises import mnist_data
 from autograde.exercises.mnist_mlp import mistakes
 from autograde.exercises.mnist_mlp import reference as ref
+from autograde.returned import Value
 from gdkit.checks import mnist_mlp as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error
 
 PROBES = "gdkit.checks.mnist_mlp"
+#: The lesson's network's weights, as the grader expects them back.
+MLP_WEIGHTS = {f"w{i}": Value(shape) for i, shape in enumerate(ref.MLP_SHAPES)}
+KEEP_THE_MODEL = say("請保留給定的 build_model()。", "Keep build_model() as given.")
+#: Steps, learning rate and tolerance of the exact step check: the largest error of the weights
+#: after the steps, relative to the largest move the grader's own steps make (float32 vs float64).
+STEPS, STEP_LR, STEP_TOL = 3, 0.5, 1e-3
 
 
 def _rng(seed: int, offset: int) -> np.random.Generator:
@@ -34,8 +41,8 @@ def loss_value(kernel, seed: int) -> None:
         logits = rng.normal(size=(n, 10)) * 3
         cases.append((np.eye(10)[rng.integers(0, 10, n)], ref.softmax(logits), f"a random batch of {n} images"))
     for y_true, y_pred, what in cases:
-        got = kernel.call(f"{PROBES}:probe_loss", ("mnist_loss",), y_true=y_true.astype(np.float32),
-                          y_pred=y_pred.astype(np.float32))
+        got = kernel.call(f"{PROBES}:probe_loss", ("mnist_loss",), {"loss": Value()},
+                          y_true=y_true.astype(np.float32), y_pred=y_pred.astype(np.float32))
         loss, expected = float(got["loss"]), ref.cross_entropy(y_true, y_pred)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
             cause = diagnose.which(loss, mistakes.loss_variants(y_true, y_pred), rtol=1e-4)
@@ -48,30 +55,41 @@ def loss_value(kernel, seed: int) -> None:
 
 
 def step_lowers_loss(kernel, seed: int) -> None:
-    """Ten compiled steps of the lesson's network on one fixed batch lower its loss clearly."""
+    """Compiled steps of the lesson's network (without Dropout) on one fixed batch, with the grader's
+    loss and SGD, equal the grader's own steps and return the loss before each."""
     rng = _rng(seed, 1)
     weights = ref.initial_weights(rng)
     x, y = _batch(rng, 64)
-    got = kernel.call(f"{PROBES}:probe_train", ("train_step",), w0=weights[0], w1=weights[1],
-                      w2=weights[2], w3=weights[3], x=x, y=y, steps=10)
-    after_w = [np.asarray(got.get(f"w{i}")) for i in range(4)]
-    if tuple(w.shape for w in after_w) != ref.MLP_SHAPES:
-        raise CheckFailed(f"the network's weights came back with shapes {[w.shape for w in after_w]}")
-    if all(np.array_equal(a, w) for a, w in zip(weights, after_w, strict=True)):
-        raise CheckFailed(say("十步之後權重沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
-                              "The weights did not change after ten steps: did you call "
+    got = kernel.call(f"{PROBES}:probe_train", ("train_step",),
+                      {**MLP_WEIGHTS, "returned": Value((STEPS,), finite=False)}, KEEP_THE_MODEL,
+                      w0=weights[0], w1=weights[1], w2=weights[2], w3=weights[3], x=x, y=y, steps=STEPS, lr=STEP_LR)
+    after = [got[f"w{i}"] for i in range(4)]
+    if all(np.array_equal(a, w) for a, w in zip(weights, after, strict=True)):
+        raise CheckFailed(say("幾步之後權重沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
+                              f"The weights did not change after {STEPS} steps: did you call "
                               "`optimizer.apply_gradients(zip(grads, model.trainable_variables))`?"))
-    before, after = ref.squared_error(weights, x, y), ref.squared_error(after_w, x, y)
-    if not after < 0.9 * before:
+    want, losses = ref.sgd_steps(weights, x, y, STEP_LR, STEPS)
+    err = max(float(np.max(np.abs(a - w))) / max(float(np.max(np.abs(w - w0))), 1e-12)
+              for a, w, w0 in zip(after, want, weights, strict=True))
+    if not err <= STEP_TOL:
+        before, now = ref.squared_error(weights, x, y), ref.squared_error(after, x, y)
+        went = (say("損失反而上升:更新的正負號是否反了?", "The loss went up: is the update's sign reversed?")
+                if now > before else
+                say("請對 model.trainable_variables 求 loss_fn 的梯度,每一步只套用一次 optimizer。",
+                    "Take the gradients of loss_fn(y, model(x, training=True)) with respect to "
+                    "model.trainable_variables and apply them once per step with the given optimizer."))
         raise CheckFailed(say(
-            f"同一批資料走十步後,損失從 {before:.4f} 變成 {after:.4f},應明顯下降。",
-            f"Ten steps on one batch took its loss from {before:.4f} to {after:.4f}; it should fall "
-            "clearly: use the loss_fn argument, gradients of model.trainable_variables, and apply them "
-            "once per step (is the update's sign reversed?)."))
-    returned = np.asarray(got["returned"], np.float64)
-    if returned.shape != (10,) or not np.all(np.isfinite(returned)):
-        raise CheckFailed(say("`train_step` 應回傳這一批的損失(純量)。",
-                              "`train_step` should return the batch's loss, a finite scalar."))
+            f"同一批資料走 {STEPS} 步 SGD({STEP_LR}) 後,權重與評分程式自己的步驟不同(相對誤差 {err:.1e})。",
+            f"After {STEPS} steps of SGD({STEP_LR}) on one batch the weights differ from the grader's own "
+            f"steps (error {err:.1e} of the largest move, allowed {STEP_TOL:.0e}); the loss went from "
+            f"{before:.5f} to {now:.5f}, the grader's steps take it to {ref.squared_error(want, x, y):.5f}.")
+            + "\n" + went)
+    returned = got["returned"]
+    if not rel_error(returned, losses) <= visible.LOSS_TOL:
+        shown = ", ".join("not a scalar" if not np.isfinite(r) else f"{r:.6f}" for r in returned)
+        raise CheckFailed(say(f"`train_step` 應回傳每一步更新前這一批的損失 {np.round(losses, 6).tolist()},卻回傳 {shown}。",
+                              f"`train_step` should return the batch's loss before each update, "
+                              f"{np.round(losses, 6).tolist()}, got {shown}."))
 
 
 def training_mode(kernel, seed: int) -> None:
@@ -83,10 +101,10 @@ def training_mode(kernel, seed: int) -> None:
     expected = (1 - ref.BN_MOMENTUM) * x.reshape(len(x), -1).astype(np.float64).mean(axis=0)
     for compiled in (False, True):
         got = kernel.call(f"{PROBES}:probe_training_mode", ("train_step",),
+                          {**{f"w{i}": Value(shape) for i, shape in enumerate(ref.BN_SHAPES)},
+                           "returned": Value((1,), finite=False)},
                           weights=np.concatenate([w.ravel() for w in weights]), x=x, y=y, compiled=compiled)
-        moving_mean = np.asarray(got.get("w2", np.zeros(0)), np.float64)
-        if moving_mean.shape != (784,):
-            raise CheckFailed(f"the model's weights came back with the wrong shapes ({moving_mean.shape})")
+        moving_mean = got["w2"]
         if not rel_error(moving_mean, expected, floor=1e-3) <= 1e-2:
             how = "compiled with tf.function" if compiled else "called eagerly"
             raise CheckFailed(say(
@@ -111,8 +129,8 @@ def early_stopping(kernel, seed: int) -> None:
                       int(rng.integers(1, 4))))
     for losses, patience in cases:
         got = kernel.call(f"{PROBES}:probe_early_stopping", ("EarlyStopping",),
-                          losses=np.asarray(losses), patience=patience)
-        stopped, held = int(np.asarray(got["stopped"]).reshape(())), float(np.asarray(got["held"]).reshape(()))
+                          {"stopped": Value(kind="int"), "held": Value()}, losses=np.asarray(losses), patience=patience)
+        stopped, held = int(got["stopped"]), float(got["held"])
         want_stop, best = ref.early_stopping(losses, patience)
         if stopped != want_stop:
             shown = lambda e: e if e else "never"  # noqa: E731
@@ -130,11 +148,7 @@ def early_stopping(kernel, seed: int) -> None:
 
 def mlp_accuracy(kernel, seed: int) -> None:
     """The notebook's trained network reaches the accuracy threshold on the grader's own test set."""
-    got = kernel.call("gdkit.probe:weights", ("model",))
-    weights = [np.asarray(got.get(f"w{i}", np.zeros(0))) for i in range(len(got))]
-    if tuple(w.shape for w in weights) != ref.MLP_SHAPES:
-        raise CheckFailed(f"The model's weights have shapes {[w.shape for w in weights]}, not the lesson's "
-                          f"network {list(ref.MLP_SHAPES)}: keep build_model() as given.")
+    got = kernel.call("gdkit.probe:weights", ("model",), MLP_WEIGHTS, KEEP_THE_MODEL)
     minimum, described = threshold()
     acc = _accuracy(got)
     if not acc >= minimum:
@@ -148,7 +162,7 @@ def threshold() -> tuple[float, str]:
     """The minimum test accuracy, relative to the grader's own run of the source notebook."""
     from autograde.exercises.mnist_mlp import NOTEBOOK
 
-    return mnist_data.threshold(NOTEBOOK, "gdkit.probe:weights", ("model",), _accuracy)
+    return mnist_data.threshold(NOTEBOOK, "gdkit.probe:weights", ("model",), MLP_WEIGHTS, _accuracy)
 
 
 def _accuracy(values: dict) -> float:

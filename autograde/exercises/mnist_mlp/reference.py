@@ -41,6 +41,26 @@ def squared_error(weights, x, y) -> float:
     return float(np.mean((softmax(mlp_forward(weights, x)) - np.asarray(y, np.float64)) ** 2))
 
 
+def sgd_steps(weights, x, y, lr: float, steps: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """The probe's training steps (``gdkit.checks.mnist_mlp.probe_train``) in float64: the lesson's
+    network without Dropout, the mean squared error of its probabilities against one-hot ``y``
+    (N, 10), plain SGD(lr). Returns the weights after ``steps`` steps and the loss before each (steps,)."""
+    w1, b1, w2, b2 = (np.array(w, np.float64) for w in weights)
+    X, Y = np.asarray(x, np.float64).reshape(len(x), -1), np.asarray(y, np.float64)
+    losses = []
+    for _ in range(int(steps)):
+        a = X @ w1 + b1
+        h = np.maximum(a, 0.0)
+        p = softmax(h @ w2 + b2)
+        losses.append(float(np.mean((p - Y) ** 2)))
+        dp = 2.0 * (p - Y) / p.size
+        dz = p * (dp - np.sum(dp * p, axis=1, keepdims=True))
+        da = (dz @ w2.T) * (a > 0)
+        grads = (X.T @ da, da.sum(axis=0), h.T @ dz, dz.sum(axis=0))
+        w1, b1, w2, b2 = (w - lr * g for w, g in zip((w1, b1, w2, b2), grads, strict=True))
+    return [w1, b1, w2, b2], np.asarray(losses)
+
+
 def glorot(rng: np.random.Generator, shape) -> np.ndarray:
     limit = np.sqrt(6.0 / (shape[0] + shape[1]))
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)

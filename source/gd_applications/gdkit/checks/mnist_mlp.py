@@ -174,11 +174,11 @@ def normalized_model():
     return tiny_model([tf.keras.layers.BatchNormalization()])
 
 
-def _run_steps(train_step, model, weights, x, y, steps, compiled):
+def _run_steps(train_step, model, weights, x, y, steps, compiled, optimizer=None):
     import tensorflow as tf
 
     model.set_weights([np.asarray(w) for w in weights])
-    optimizer = tf.keras.optimizers.Adam(1e-3)
+    optimizer = optimizer or tf.keras.optimizers.Adam(1e-3)
     x, y = tf.constant(x, tf.float32), tf.constant(y, tf.float32)
     fn = (tf.function(lambda: train_step(model, optimizer, _squared_error, x, y)) if compiled
           else lambda: train_step(model, optimizer, _squared_error, x, y))
@@ -192,10 +192,22 @@ def _run_steps(train_step, model, weights, x, y, steps, compiled):
     return result
 
 
-def probe_train(train_step, w0, w1, w2, w3, x, y, steps) -> dict:
-    """``steps`` compiled calls of your step on the lesson's network from weights w0…w3, Adam(1e-3),
-    a squared-error loss, one batch x (N, 28, 28), y (N, 10): the weights after, ``returned`` losses."""
-    return _run_steps(train_step, lesson_model(), [w0, w1, w2, w3], x, y, steps, True)
+def plain_model():
+    """The lesson's network without Dropout (the same weights), so that a step can be recomputed exactly."""
+    import tensorflow as tf
+
+    return tf.keras.Sequential([
+        tf.keras.layers.Input((28, 28)), tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(128, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+
+
+def probe_train(train_step, w0, w1, w2, w3, x, y, steps, lr) -> dict:
+    """``steps`` compiled calls of your step on ``plain_model()`` from weights w0…w3, SGD(lr), a
+    squared-error loss, one batch x (N, 28, 28), y (N, 10): the weights after, ``returned`` losses."""
+    import tensorflow as tf
+
+    return _run_steps(train_step, plain_model(), [w0, w1, w2, w3], x, y, steps, True,
+                      tf.keras.optimizers.SGD(float(lr)))
 
 
 def probe_training_mode(train_step, weights, x, y, compiled) -> dict:
