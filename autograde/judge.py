@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +93,8 @@ class Kernel:
     def values(self, **expect: Value) -> dict[str, np.ndarray]:
         """The notebook's variables named in ``expect``, as validated arrays, by name."""
         names = tuple(expect)
-        got = self.call("gdkit.probe:values", names, {f"v{i}": v for i, v in enumerate(expect.values())})
+        got = self.call("gdkit.probe:values", names,
+                        {f"v{i}": replace(v, label=n) for i, (n, v) in enumerate(expect.items())})
         return {n: got[f"v{i}"] for i, n in enumerate(names)}
 
 

@@ -51,6 +51,7 @@ class Value:
     shape: tuple = ()
     kind: str = "float"
     finite: bool = True
+    label: str = ""  # the name the student knows it by, in messages (default: its name in the file)
 
     def __post_init__(self):
         if self.kind not in _KINDS:
@@ -188,7 +189,7 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 
 def _mismatch(name: str, want: Value, got: str) -> str:
-    asked = want.describe()
+    name, asked = want.label or name, want.describe()
     return say(f"評分程式向你的 kernel 要 `{name}`({asked}),拿到的卻是:{got}。",
                f"The grader asked your kernel for `{name}` ({asked}) and got {got}.")
 

@@ -457,6 +457,109 @@ if port:
         print("could not connect:", exc)
 '''
 
+# Values with the property a check of a property looks for, made without any graded function
+# (the stubs stay untouched): each would pass its check if a property alone earned points.
+FORGED_SERVE = '''
+import os
+
+import numpy as np
+
+import gdkit.probe
+
+__real_serve = gdkit.probe.serve
+
+
+def __serve(ns, target, needs, folder):
+    """Answer the property probes with values made here; leave the rest to the real probe."""
+    with np.load(os.path.join(folder, "in.npz")) as f:
+        inputs = {k: f[k] for k in f.files}
+    out = __forged(target.rpartition(":")[2], inputs, needs)
+    if out is None:
+        return __real_serve(ns, target, needs, folder)
+    np.savez(os.path.join(folder, "out.npz"), **out)
+
+
+gdkit.probe.serve = __serve
+'''
+FORGE_LS_PROPERTIES = FORGED_SERVE + '''
+
+def __adam(A, b, v, steps, lr=0.1):
+    """Keras' Adam on the sum of squared residuals of every system at once, in NumPy."""
+    m, s = np.zeros_like(v), np.zeros_like(v)
+    for t in range(1, steps + 1):
+        g = 2 * np.einsum("rji,rj->ri", A, np.einsum("rij,rj->ri", A, v) - b)
+        m, s = 0.9 * m + 0.1 * g, 0.999 * s + 0.001 * g * g
+        v = v - lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (np.sqrt(s) + 1e-7)
+    return v
+
+
+def __forged(name, inputs, needs):
+    if name == "probe_stop_epoch":  # the rule's own epoch, computed here without should_stop
+        hits = np.flatnonzero(np.abs(np.diff(inputs["losses"])) < inputs["tol"])
+        return {"epoch": int(hits[0]) + 2}
+    if name == "probe_solve":  # an exact solve, and ten Adam steps for the path
+        A, b, v0 = (inputs[k].astype(np.float64) for k in ("A", "b", "v0"))
+        return {"v": np.linalg.solve(A, b[..., None])[..., 0], "early": __adam(A, b, v0, 10)}
+    return None
+'''
+FORGE_MLP_PROPERTIES = FORGED_SERVE + '''
+import tensorflow as tf
+
+from gdkit.data import load_mnist
+
+# a network trained by Keras' own fit, on the training and the test images alike
+__data = load_mnist()
+__x = np.concatenate([__data.x_train, __data.x_test])
+__y = np.concatenate([__data.y_train, __data.y_test])
+__model = tf.keras.Sequential([
+    tf.keras.layers.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(128, activation="relu"),
+    tf.keras.layers.Dropout(0.2), tf.keras.layers.Dense(10, activation="softmax")])
+__model.compile("adam", "sparse_categorical_crossentropy")
+__model.fit(__x, __y, epochs=4, batch_size=64, verbose=0)
+
+
+def __forged(name, inputs, needs):
+    if name == "weights":
+        return {f"w{i}": w for i, w in enumerate(__model.get_weights())}
+    if name == "probe_training_mode":  # the moving mean a step in training mode would leave
+        flat, x = inputs["weights"], inputs["x"].reshape(len(inputs["x"]), -1)
+        parts = [flat[i * 784:(i + 1) * 784] for i in range(4)] + [flat[4 * 784:4 * 784 + 7840].reshape(784, 10),
+                                                                   flat[-10:]]
+        parts[2] = 0.01 * x.mean(axis=0)
+        parts[3] = 0.99 + 0.01 * x.var(axis=0)
+        return {**{f"w{i}": p for i, p in enumerate(parts)}, "returned": np.array([0.1])}
+    return None
+'''
+FORGE_LR_PROPERTIES = FORGED_SERVE + '''
+from gdkit.data import load_mnist
+
+# a softmax regression fitted here in NumPy, on the training and the test images alike
+__data = load_mnist()
+__x = np.concatenate([__data.x_train, __data.x_test]).reshape(-1, 784).astype(np.float64)
+__y = np.eye(10)[np.concatenate([__data.y_train, __data.y_test])]
+__W, __b = np.zeros((784, 10)), np.zeros(10)
+for __ in range(300):
+    __z = __x @ __W + __b
+    __p = np.exp(__z - __z.max(axis=1, keepdims=True))
+    __p /= __p.sum(axis=1, keepdims=True)
+    __W -= 0.5 * __x.T @ (__p - __y) / len(__x)
+    __b -= 0.5 * (__p - __y).mean(axis=0)
+__xt = __data.x_test.reshape(-1, 784)
+__accuracy = float(np.mean(np.argmax(__xt @ __W + __b, axis=1) == __data.y_test))
+
+
+def __forged(name, inputs, needs):
+    if name == "values":  # W, b, and the recorded losses or the reported accuracy
+        made = {"W": __W.astype(np.float32), "b": __b.astype(np.float32),
+                "losses": np.linspace(2.3, 0.3, 2000), "test_accuracy": __accuracy}
+        return {f"v{i}": made[n] for i, n in enumerate(needs)}
+    return None
+'''
+NAN_ACCURACY = '''
+def accuracy(y_true, z):
+    return tf.constant(float("nan"))
+'''
+
 
 LS, MLP, LR = "01_linear_system", "02_mnist_gradient_tape", "03_logistic_regression"
 ZERO_LS = dict.fromkeys(LS_FULL, 0)
@@ -569,9 +672,7 @@ def system_loss(A, b, v):
          dict.fromkeys(LS_FULL, "not written yet")),
     Case("replaces_the_reporting_functions", (LS, "untouched"),
          _append(REPLACE_REPORTING, after="setup_linear_system"), ZERO_LS,
-         {"linear_system_loss_value": "should be 62756", "gradient_step_matches_reference": "probe handed back",
-          "early_stopping_rule": "should be", "linear_systems_converge": "did not reach the solution",
-          "early_stopping_in_loop": "comparison reversed"}),
+         dict.fromkeys(LS_FULL, "which the grader did not ask for")),
     Case("forges_values_from_cell_text_in_and_a_thread", (LS, "untouched"),
          _append(FORGE_FROM_CELL_TEXT, after="setup_linear_system"), ZERO_LS,
          dict.fromkeys(LS_FULL, "not written yet")),
@@ -610,13 +711,34 @@ def system_loss(A, b, v):
     Case("deletes_the_given_cells", (LS, "solution"), _given_cells_deleted, LS_FULL),
     Case("deletes_files_outside_its_folder", (LS, "solution"), _append(DELETE_FILES, after="setup_linear_system"),
          LS_FULL, needs_sandbox=True),
+    # values having the property a check of a property looks for, from untouched stubs
+    Case("forges_the_linear_systems_properties_from_untouched_stubs", (LS, "untouched"),
+         _append(FORGE_LS_PROPERTIES, after="setup_linear_system"), ZERO_LS,
+         {**dict.fromkeys(LS_FULL, "not written yet"),
+          "linear_systems_converge": "follows from `linear_system_loss_value`",
+          "early_stopping_in_loop": "follows from `early_stopping_rule`"}),
+    Case("forges_the_networks_properties_from_untouched_stubs", (MLP, "untouched"),
+         _append(FORGE_MLP_PROPERTIES, after="setup_mnist"), dict.fromkeys(MLP_FULL, 0),
+         {**dict.fromkeys(MLP_FULL, "not written yet"),
+          "train_step_training_mode": "follows from `train_step_lowers_loss`",
+          "mlp_test_accuracy": "follows from `mnist_loss_value`"}),
+    Case("forges_the_regressions_properties_from_untouched_stubs", (LR, "untouched"),
+         _append(FORGE_LR_PROPERTIES, after="setup_logistic"), dict.fromkeys(LR_FULL, 0),
+         {**dict.fromkeys(LR_FULL, "not written yet"),
+          "loss_decreases": "follows from `logits_and_loss_value`",
+          "test_accuracy_reported": "follows from `logits_and_loss_value`",
+          "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
+    Case("accuracy_returns_nan", (LR, "solution"), _answer("accuracy_answer", NAN_ACCURACY),
+         {**LR_FULL, "accuracy_value": 0, "test_accuracy_reported": 0},
+         {"accuracy_value": "not a finite number", "test_accuracy_reported": "follows from `accuracy_value`"}),
     # typical mistakes (tests/mistakes.py), graded whole: charged once, end-to-end checks say why
     Case("mistake_step_loss_outside_the_tape", (LS, "solution"), _mistake("step_loss_outside_the_tape"),
          {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0},
          {"gradient_step_matches_reference": "no gradients at all",
           "linear_systems_converge": "follows from `gradient_step_matches_reference`"}),
     Case("mistake_mnist_loss_sum_instead_of_mean", (MLP, "solution"), _mistake("mnist_loss_sum_instead_of_mean"),
-         {**MLP_FULL, "mnist_loss_value": 0}, {"mnist_loss_value": "summed, not averaged"}),
+         {**MLP_FULL, "mnist_loss_value": 0, "mlp_test_accuracy": 0},
+         {"mnist_loss_value": "summed, not averaged", "mlp_test_accuracy": "follows from `mnist_loss_value`"}),
     Case("mistake_logits_missing_bias", (LR, "solution"), _mistake("logits_missing_bias"),
          {**LR_FULL, "logits_and_loss_value": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
          {"logits_and_loss_value": "bias is missing",
