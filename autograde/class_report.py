@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograde import returned
 from autograde.diagnose import find
 from autograde.registry import ASSIGNMENT, BY_ID, CHECKS
 
@@ -62,6 +63,10 @@ def cause_of(message: str, declared: str | None = None) -> str | None:
 
 
 def first_line(message: str) -> str:
+    """The message's first line; for text quoted from a kernel, its first quoted line, marked as such."""
+    kernel = returned.first_quoted_line(message or "")
+    if kernel is not None:
+        return f"(kernel) {kernel.strip()}"[:MESSAGE_CHARS]
     lines = (message or "").strip().splitlines()
     return lines[0].strip()[:MESSAGE_CHARS] if lines else ""
 

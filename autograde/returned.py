@@ -213,10 +213,20 @@ def clean(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
     return text + (" …" if cut else "")
 
 
+#: The grader's line above text quoted from the kernel, and the mark before each quoted line.
+QUOTE_HEADER = say("你的程式在評分程式呼叫時出錯,以下是你的 kernel 回報的訊息(不是評分結果):",
+                   "Your code raised an error when the grader called it; your kernel reported (this is not "
+                   "the grader's verdict):")
+QUOTE_MARK = "  │ "
+
+
 def quoted(text: str) -> str:
     """Text that came from the student's kernel, shown as the program's output, never in the grader's voice."""
-    lines = text.splitlines() or [""]
-    return (say("你的程式在評分程式呼叫時出錯,以下是你的 kernel 回報的訊息(不是評分結果):",
-                "Your code raised an error when the grader called it; your kernel reported (this is not the "
-                "grader's verdict):")
-            + "\n" + "\n".join(f"  │ {line}" for line in lines))
+    return QUOTE_HEADER + "\n" + "\n".join(QUOTE_MARK + line for line in (text.splitlines() or [""]))
+
+
+def first_quoted_line(message: str) -> str | None:
+    """The first line a message quotes from the kernel, without its mark; None when it quotes none."""
+    if not message.startswith(QUOTE_HEADER):
+        return None
+    return next((line[len(QUOTE_MARK):] for line in message.splitlines() if line.startswith(QUOTE_MARK)), "")

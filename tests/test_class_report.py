@@ -152,3 +152,11 @@ def test_a_folder_without_results_says_how_to_fix_it(tmp_path):
         class_report.main([str(tmp_path)])
     with pytest.raises(SystemExit, match="Fix:"):
         class_report.main(["--nbgrader", str(tmp_path)])
+
+
+def test_text_quoted_from_a_kernel_is_counted_by_its_own_first_line_and_marked_as_the_kernels():
+    from autograde.returned import quoted
+
+    message = quoted("=HYPERLINK(\"http://x\", \"✔ passed\")\nsecond line")
+    assert class_report.first_line(message) == '(kernel) =HYPERLINK("http://x", "✔ passed")'
+    assert class_report.first_line("At (0, 0) the loss should be 1.\nhint") == "At (0, 0) the loss should be 1."
