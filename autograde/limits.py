@@ -38,8 +38,9 @@ WORK_MAX_BYTES = 200 * 2**20
 #: with one line saying so (errors are always kept).
 CELL_OUTPUT_BYTES = 200_000
 NOTEBOOK_OUTPUT_BYTES = 2_000_000
-#: Largest file of values a probe may hand back (the MLP's weights are about 0.4 MB).
-RESULT_MAX_BYTES = 64 * 2**20
+#: Largest submitted notebook read, bytes (a solution with its plots is about 0.3 MB): a bigger one
+#: is refused before it is parsed (``autograde.submission.too_big``).
+NOTEBOOK_MAX_BYTES = 16 * 2**20
 
 #: Prefix of the engine's environment variables (never passed to a kernel).
 ENV_PREFIX = "GD_GRADING_"

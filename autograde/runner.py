@@ -25,6 +25,7 @@ from autograde.kernel_manager import require_sandbox
 from autograde.notebook import cell_key, check_id, is_given_cell, nbgrader_meta, restore_at
 from autograde.registry import BY_ID, SOURCE, SOURCES, checks_of
 from autograde.session import GradingSession
+from autograde.submission import too_big
 from autograde.zygote import LINE as FORKED
 
 
@@ -111,6 +112,8 @@ def _copy(cell) -> nbformat.NotebookNode:
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
+    if too_big(path):
+        return None, too_big(path)
     try:
         return nbformat.read(path, as_version=4), None
     except FileNotFoundError:

@@ -134,16 +134,19 @@ class GradingSession(NotebookClient):
 
     def _watch(self, done: threading.Event) -> None:
         """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
-        deadline = time.monotonic() + self.notebook_timeout
+        deadline = time.monotonic() + self.notebook_timeout  # counted from the moment a kernel is asked for
         while not done.wait(limits.DISK_CHECK_SECONDS):
             self._note_memory()
             if time.monotonic() > deadline:
-                return self._kill_kernel(f"the notebook hit its time limit of {self.notebook_timeout} s")
-            if self._stop_request and self._kernel_answered:
-                return self._kill_kernel(self._stop_request)
-            why = over_disk_limit(getattr(self.km, "scratch", None))
-            if why:
-                return self._kill_kernel(why)
+                why = f"the notebook hit its time limit of {self.notebook_timeout} s"
+            elif self._stop_request and self._kernel_answered:
+                why = self._stop_request
+            else:
+                why = over_disk_limit(getattr(self.km, "scratch", None))
+            # never while the kernel starts (bubblewrap killed then can leave its sandbox running):
+            # the deadline holds from the start all the same, and is acted on once the kernel answers
+            if why and self._kernel_answered and self._kill_kernel(why):
+                return None
         return None
 
     async def _async_cleanup_kernel(self) -> None:
@@ -160,12 +163,17 @@ class GradingSession(NotebookClient):
     def _kernel_pid(self) -> int | None:
         return getattr(getattr(getattr(getattr(self, "km", None), "provisioner", None), "process", None), "pid", None)
 
-    def _kill_kernel(self, why: str) -> None:
-        self._limit_hit = why
+    def _kill_kernel(self, why: str) -> bool:
+        """Kill the kernel, saying ``why``; False while it has no process yet (the watchdog tries again)."""
+        self._limit_hit = self._limit_hit or why
+        pid = self._kernel_pid()
+        if pid is None:
+            return False
         try:
-            os.kill(self._kernel_pid(), signal.SIGKILL)
-        except Exception:  # noqa: BLE001 - the kernel may be gone, or not started yet
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended already
             pass
+        return True
 
     def preprocess_cell(self, cell, resources, index):
         self.kernel_forked = getattr(self.km, "forked", False)

@@ -9,7 +9,20 @@ from pathlib import Path
 
 import nbformat
 
+from autograde import limits
 from autograde.registry import ASSIGNMENT, NOTEBOOKS, SOURCES
+
+
+def too_big(path: Path) -> str | None:
+    """Why the notebook at ``path`` is not read (over ``limits.NOTEBOOK_MAX_BYTES``), or None."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # missing or unreadable: reading it says why
+    if size <= limits.NOTEBOOK_MAX_BYTES:
+        return None
+    return (f"{path}: {size / 2**20:.0f} MiB, over the {limits.NOTEBOOK_MAX_BYTES // 2**20} MiB a notebook may "
+            "take; not read. Fix: clear its outputs (Edit → Clear Outputs of All Cells), save and submit again.")
 
 
 @dataclass
@@ -39,6 +52,8 @@ def identify(path: Path) -> tuple[str | None, str | None]:
     an unreadable one by its name only (the runner then reports why it cannot be read).
     """
     try:
+        if too_big(path):
+            raise ValueError("too big")
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised
         if path.stem in NOTEBOOKS:

@@ -35,3 +35,21 @@ def test_a_renamed_notebook_is_recognised_by_its_cells(tmp_path):
     assert run.returncode == 0, run.output
     checks = run.summary["notebooks"][0]["checks"]
     assert {c["grade_id"]: c["points"] for c in checks}["early_stopping_rule"] == 1
+
+
+def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import nbformat
+
+    from autograde import limits, runner, submission
+
+    big = tmp_path / "01_linear_system.ipynb"
+    big.write_bytes(path_of(EXAMPLES[0]).read_bytes())
+    monkeypatch.setattr(limits, "NOTEBOOK_MAX_BYTES", big.stat().st_size - 1)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the notebook was parsed")
+
+    monkeypatch.setattr(nbformat, "read", never)
+    grade = runner.grade_notebook(big, "01_linear_system")
+    assert grade.points == 0 and str(big) in grade.problem and "Fix: clear its outputs" in grade.problem
+    assert submission.identify(big) == ("01_linear_system", None)  # by its name, unread
