@@ -134,13 +134,14 @@ def select(students: list[Student], names: list[str] | None, root: Path) -> list
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
                   hide: tuple[Path, ...] = (), memory_mb: int | None = None, jobs: int = 1,
-                  threads: int | None = None) -> dict:
+                  threads: int | None = None, submission_timeout: int = limits.SUBMISSION_TIMEOUT) -> dict:
     """Grade one student in a fresh process and write their three result files; returns the summary.
 
     ``jobs``: the student's notebooks graded at once.
     ``threads``: TensorFlow's threads within an op in each kernel (default: the cores shared by ``jobs``).
     ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
     ``memory_mb``: the kernels' address-space limit (default ``limits.MEMORY_MB``).
+    ``submission_timeout``: seconds all the student's notebooks may take together (``autograde.budget``).
     """
     with tempfile.TemporaryDirectory(prefix="gdclass-") as tmp:
         staged = Path(tmp) / "submission"
@@ -150,7 +151,7 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "autograde"), "--submission", str(staged),
                "--results-dir", str(results), "--student", student.name, "-q", "-p", "no:cacheprovider",
                "--cell-timeout", str(cell_timeout), "--notebook-timeout", str(notebook_timeout),
-               "--jobs", str(jobs)]
+               "--submission-timeout", str(submission_timeout), "--jobs", str(jobs)]
         if memory_mb is not None:
             cmd += ["--memory-mb", str(memory_mb)]
         t = time.perf_counter()
@@ -158,7 +159,7 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         if threads:
             env["GD_GRADING_KERNEL_THREADS"] = str(threads)
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
-                              timeout=notebook_timeout * len(NOTEBOOKS) + 300)
+                              timeout=submission_timeout + 300)
         summary_path = results / "summary.json"
         if proc.returncode != 0 or not summary_path.exists():
             summary = not_graded(student, f"the grader failed (exit {proc.returncode}): "
@@ -285,7 +286,8 @@ def grade(args) -> int:
             print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
             futures[pool.submit(lambda s: grade_student(s, out, args.cell_timeout, args.notebook_timeout,
                                                         (args.submissions, out), jobs=tail.next(),
-                                                        threads=threads), s)] = s
+                                                        threads=threads,
+                                                        submission_timeout=args.submission_timeout), s)] = s
         for fut in as_completed(futures):
             s = futures[fut]
             done += 1
@@ -348,6 +350,8 @@ def add_grade_arguments(g: argparse.ArgumentParser) -> None:
                    help="grade only this student (repeatable; names as `list` prints them)")
     g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)
     g.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT)
+    g.add_argument("--submission-timeout", type=int, default=limits.SUBMISSION_TIMEOUT,
+                   help="seconds all the notebooks of one student may take together (default %(default)s)")
     g.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even where bubblewrap cannot sandbox the kernels (not recommended)")
     g.set_defaults(func=grade)

@@ -31,6 +31,8 @@ def pytest_addoption(parser):
                     help="seconds per cell or probe (default %(default)s)")
     group.addoption("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT,
                     help="seconds per notebook (default %(default)s)")
+    group.addoption("--submission-timeout", type=int, default=limits.SUBMISSION_TIMEOUT,
+                    help="seconds all the notebooks of the submission may take together (default %(default)s)")
     group.addoption("--memory-mb", type=int, default=limits.MEMORY_MB,
                     help="address-space limit of each grading kernel, MiB (default %(default)s)")
     group.addoption("--jobs", type=int, default=None,
@@ -112,12 +114,14 @@ class Grades:
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
+        from autograde.budget import Budget
         from autograde.resources import default_jobs, kernel_threads
         from autograde.runner import grade_notebook
 
         opt = self.config.getoption
         jobs = max(1, min(opt("--jobs") or default_jobs(), len(self.stems)))
         waiting, lock = list(self.stems), threading.Lock()  # notebooks whose grading has not begun
+        budget = Budget(opt("--submission-timeout"))
 
         def grade(stem):
             with lock:
@@ -125,7 +129,7 @@ class Grades:
             return grade_notebook(self.config.gd_notebooks[stem], stem, cell_timeout=opt("--cell-timeout"),
                                   notebook_timeout=opt("--notebook-timeout"), memory_mb=opt("--memory-mb"),
                                   zygote=self.config.gd_zygote, threads=kernel_threads(jobs),
-                                  follows=lambda: bool(waiting))
+                                  follows=lambda: bool(waiting), budget=budget)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {stem: pool.submit(grade, stem) for stem in self.stems}

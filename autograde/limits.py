@@ -13,6 +13,9 @@ import os
 CELL_TIMEOUT = 300
 #: Seconds a whole notebook may run; then its kernel is killed and unfinished checks score 0.
 NOTEBOOK_TIMEOUT = 900
+#: Seconds all the notebooks of one submission may take together (``autograde.budget``): a
+#: submission usually takes 15-90 s, Gradescope stops a run at the timeout set there (50 minutes).
+SUBMISSION_TIMEOUT = 1200
 #: Address-space limit of a grading kernel, MiB (TensorFlow needs about 2 GiB to start).
 MEMORY_MB = 4096
 #: Memory one grading job needs on top of what is in use, MiB: a TensorFlow kernel's peak

@@ -20,7 +20,7 @@ from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, default
 
-from autograde import background
+from autograde import background, budget, limits
 from autograde.registry import NOTEBOOKS
 from autograde.resources import default_jobs
 from autograde.sandbox import describe
@@ -43,6 +43,10 @@ class GradingExecute(GradingSession, Execute):
                                       "nbgrader grades the one before them (autograde/background.py); 0: "
                                       "none. Default: one less than the notebooks graded at once "
                                       "(autograde.resources.default_jobs).").tag(config=True)
+
+    submission_timeout = Integer(limits.SUBMISSION_TIMEOUT,
+                                 help="Seconds all the notebooks of one student's submission may take together "
+                                      "(autograde/budget.py).").tag(config=True)
 
     @default("spare_kernels")
     def _spares_on(self) -> bool:
@@ -75,6 +79,7 @@ class GradingExecute(GradingSession, Execute):
         self.log.info(describe())
         resources = resources if resources is not None else {}
         folder = str(_folder(resources))
+        self.budget = budget.of_submission(folder, self.submission_timeout)
         notebook = (resources.get("nbgrader") or {}).get("notebook")
         background.drop_all_but(folder)
         if notebook and self.background_workers > 0:
@@ -118,6 +123,7 @@ class GradingExecute(GradingSession, Execute):
                 self.log.debug("not executed in the background: %s: %s", name, exc)
                 continue
             session = GradingExecute(parent=self.parent, background_workers=0, spare_kernels=False)
+            session.budget = self.budget  # the submission's, whichever session runs its notebooks
             background.schedule(key, nb, resources, session, self.background_workers)
 
 

@@ -20,6 +20,7 @@ from nbconvert.preprocessors import ExecutePreprocessor
 from traitlets.config import Config
 
 from autograde import limits
+from autograde.budget import Budget
 from autograde.check import Check
 from autograde.kernel_manager import require_sandbox
 from autograde.notebook import cell_key, check_id, is_given_cell, nbgrader_meta, restore_at
@@ -128,12 +129,13 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
 def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TIMEOUT,
                    notebook_timeout: int = limits.NOTEBOOK_TIMEOUT, workdir: Path | None = None,
                    memory_mb: int = limits.MEMORY_MB, zygote=None, threads: int = 0,
-                   follows: Callable[[], bool] | None = None) -> NotebookGrade:
+                   follows: Callable[[], bool] | None = None, budget: Budget | None = None) -> NotebookGrade:
     """Grade the notebook at ``path`` as exercise ``notebook`` (a notebook's stem, as in the registry);
     its kernel is forked from ``zygote`` (an ``autograde.zygote.Zygote``) when that hides what it must,
     and its TensorFlow uses ``threads`` threads within an op (0: its own choice). With ``follows``
     the kernel may be one started ahead (``autograde.kernel_pool``), and one is started ahead for
-    the next notebook whenever ``follows()`` says one is still to start."""
+    the next notebook whenever ``follows()`` says one is still to start. ``budget``: the
+    submission's time budget (``autograde.budget``), which may end the notebook sooner."""
     start = time.perf_counter()
     grade = NotebookGrade(notebook, path)
     checks = checks_of(notebook)
@@ -156,7 +158,8 @@ def grade_notebook(path: Path, notebook: str, cell_timeout: int = limits.CELL_TI
         config.GradingKernelManager.zygote = zygote
         config.GradingKernelManager.threads = threads
         client = GradingClient(config=config, timeout=cell_timeout, notebook_timeout=notebook_timeout,
-                               allow_errors=True, interrupt_on_timeout=True, spare_kernels=follows is not None)
+                               allow_errors=True, interrupt_on_timeout=True, spare_kernels=follows is not None,
+                               budget=budget)
         if follows is not None:
             client.follows = follows
         client.preprocess(nb, {"metadata": {"path": str(work)}})

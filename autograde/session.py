@@ -26,9 +26,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
-from traitlets import Bool, Integer, default
+from traitlets import Bool, Instance, Integer, default
 
 from autograde import limits
+from autograde.budget import Budget
 from autograde.judge import Kernel, Verdict, gate, judge, verdict_outputs
 from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
@@ -44,6 +45,8 @@ class GradingSession(NotebookClient):
     # nbgrader raises when a cell's output is late after a timeout, and then drops the whole
     # notebook: a kernel stuck in a loop that swallows interrupts would score 0 everywhere.
     raise_on_iopub_timeout = Bool(False, help="Stop the notebook when output is late.").tag(config=True)
+    budget = Instance(Budget, allow_none=True, help="The time budget of the submission this notebook belongs "
+                                                    "to (autograde.budget); None: the notebook's own limit only.")
     spare_kernels = Bool(False, help="Take a kernel started ahead (autograde.kernel_pool) when one "
                                      "matches, and start one ahead for the notebook after this one.").tag(config=True)
 
@@ -109,6 +112,8 @@ class GradingSession(NotebookClient):
         self._output_total = 0
         self._limit_hit: str | None = None
         self._kernel_answered = False
+        if self.budget is not None and self.budget.left() <= 0:
+            return self._not_run(nb, f"not run: {self.budget.spent()}"), resources
         done = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
@@ -121,24 +126,31 @@ class GradingSession(NotebookClient):
                 why = "not run: the kernel stopped answering (an endless loop that ignores interrupts?)"
             else:
                 why = "not run: the kernel died (crash, exit or out of memory) during or before this check"
-            self.stopped_because = why
-            self.log.warning("%s; checks not judged yet score 0", why)
-            for cell in nb.cells:
-                grade_id = check_id(cell)
-                if grade_id and grade_id not in self.verdicts:
-                    self.verdicts[grade_id] = Verdict(grade_id, False, why)
-                    cell.outputs = verdict_outputs(self.verdicts[grade_id], _description(grade_id))
-            return nb, resources
+            return self._not_run(nb, why), resources
         finally:
             done.set()
+
+    def _not_run(self, nb, why: str):
+        """``nb`` with every check not judged yet failed, saying ``why``."""
+        self.stopped_because = why
+        self.log.warning("%s; checks not judged yet score 0", why)
+        for cell in nb.cells:
+            grade_id = check_id(cell)
+            if grade_id and grade_id not in self.verdicts:
+                self.verdicts[grade_id] = Verdict(grade_id, False, why)
+                cell.outputs = verdict_outputs(self.verdicts[grade_id], _description(grade_id))
+        return nb
 
     def _watch(self, done: threading.Event) -> None:
         """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
         deadline = time.monotonic() + self.notebook_timeout  # counted from the moment a kernel is asked for
+        late = f"the notebook hit its time limit of {self.notebook_timeout} s"
+        if self.budget is not None and self.budget.deadline < deadline:
+            deadline, late = self.budget.deadline, self.budget.spent()
         while not done.wait(limits.DISK_CHECK_SECONDS):
             self._note_memory()
             if time.monotonic() > deadline:
-                why = f"the notebook hit its time limit of {self.notebook_timeout} s"
+                why = late
             elif self._stop_request and self._kernel_answered:
                 why = self._stop_request
             else:

@@ -672,7 +672,7 @@ def system_loss(A, b, v):
          _both(_append(PATCH_LS_GRADERS + FORGE_FROM_CELL_TEXT, after="setup_linear_system")),
          {**LS_FULL, "gradient_step_matches_reference": 0, "linear_systems_converge": 0, "early_stopping_in_loop": 0},
          {"gradient_step_matches_reference": "sign reversed", "linear_systems_converge": "after 10 epochs",
-          "early_stopping_in_loop": "comparison reversed"}),
+          "early_stopping_in_loop": "first holds at epoch"}),
     Case("execute_result_before_test_cells", (LS, "untouched"),
          _append(EXECUTE_RESULT_BEFORE_TESTS, after="setup_linear_system"), ZERO_LS,
          dict.fromkeys(LS_FULL, "not written yet")),
@@ -750,9 +750,11 @@ def system_loss(A, b, v):
          {**MLP_FULL, "mnist_loss_value": 0, "mlp_test_accuracy": 0},
          {"mnist_loss_value": "summed, not averaged", "mlp_test_accuracy": "follows from `mnist_loss_value`"}),
     Case("mistake_logits_missing_bias", (LR, "solution"), _mistake("logits_missing_bias"),
-         {**LR_FULL, "logits_and_loss_value": 0, "loss_decreases": 0, "logreg_test_accuracy": 0},
+         {**LR_FULL, "logits_and_loss_value": 0, "loss_decreases": 0, "test_accuracy_reported": 0,
+          "logreg_test_accuracy": 0},
          {"logits_and_loss_value": "bias is missing",
           "loss_decreases": "follows from `logits_and_loss_value`",
+          "test_accuracy_reported": "follows from `logits_and_loss_value`",
           "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
 )
 

@@ -53,3 +53,26 @@ def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path,
     grade = runner.grade_notebook(big, "01_linear_system")
     assert grade.points == 0 and str(big) in grade.problem and "Fix: clear its outputs" in grade.problem
     assert submission.identify(big) == ("01_linear_system", None)  # by its name, unread
+
+
+def test_a_submission_that_uses_up_its_time_budget_stops_there_and_says_so(tmp_path):
+    import shutil
+
+    from tests.corpus import CASES
+    from tests.corpus import path_of as case_path
+    from tests.examples import example
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    stuck = next(c for c in CASES if c.name == "endless_training_loop_ignores_interrupts")
+    shutil.copy(case_path(stuck), folder / "01_linear_system.ipynb")
+    shutil.copy(path_of(example("03_logistic_regression", "solution")), folder / "03_logistic_regression.ipynb")
+    run = run_grader(folder, tmp_path / "results", "--jobs", "1", "--cell-timeout", "100",
+                     "--notebook-timeout", "100", "--submission-timeout", "20")
+    assert run.returncode == 0, run.output
+    by_name = {nb["notebook"]: nb for nb in run.summary["notebooks"]}
+    first, second = by_name["01_linear_system"], by_name["03_logistic_regression"]
+    spent = "the submission used up its time budget of 20 s"
+    assert [c["points"] for c in first["checks"] if c["grade_id"] != "linear_system_loss_value"] == [0] * 4
+    assert spent in first["problem"] and "not run: " + spent in second["problem"]
+    assert second["points"] == 0 and all(spent in c["message"] for c in second["checks"])
