@@ -36,7 +36,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, DottedObjectName, Integer, List, Type, Unicode
 
 from autograde import kernel_user, limits
-from autograde.registry import data_env, data_paths
+from autograde.registry import data_env, data_hidden, data_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +78,10 @@ def grading_kernel_env(base: dict[str, str]) -> dict[str, str]:
 
 
 def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> tuple[Path, ...]:
-    """Paths a grading kernel must not see: the repository, the course's ``HIDDEN_IN_COURSE``,
-    ``extra``, and the ``os.pathsep``-separated ``GD_GRADING_HIDE``."""
-    paths = [ROOT, PACKAGE]  # the graders, wherever they are installed
+    """Paths a grading kernel must not see: the repository, the exercises' data it must not read
+    (``registry.data_hidden``: the grader's held-out images and their sources), the course's
+    ``HIDDEN_IN_COURSE``, ``extra``, and the ``os.pathsep``-separated ``GD_GRADING_HIDE``."""
+    paths = [ROOT, PACKAGE, *data_hidden()]  # the graders, wherever they are installed; held-out data
     if limits.env("COURSE"):
         paths += [Path(limits.env("COURSE")) / name for name in HIDDEN_IN_COURSE]
     env = [p for p in (limits.env("HIDE") or "").split(os.pathsep) if p]

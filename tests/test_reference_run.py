@@ -7,6 +7,9 @@ import pytest
 
 from autograde import reference_run
 from autograde.exercises import mnist_data
+from autograde.returned import Value
+
+EXPECT = {"v0": Value((3,))}
 
 
 @pytest.fixture
@@ -15,7 +18,7 @@ def fake_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("GD_GRADING_CACHE", str(tmp_path / "cache"))
     calls = []
 
-    def run(notebook, target, needs, timeout):
+    def run(notebook, target, needs, expect, timeout):
         calls.append(notebook)
         return {"v0": np.full(3, 0.9)}
 
@@ -26,36 +29,38 @@ def fake_runs(tmp_path, monkeypatch):
 def test_a_reference_run_is_made_once_per_data_source_and_settings(fake_runs, monkeypatch):
     notebook = "03_logistic_regression"
     for _ in range(2):
-        got = reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-1")
+        got = reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-1", expect=EXPECT)
         assert got["v0"].tolist() == [0.9, 0.9, 0.9]
     assert len(fake_runs) == 1
-    reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-2")
+    reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-2", expect=EXPECT)
     assert len(fake_runs) == 2, "another data source needs its own reference run"
     monkeypatch.setenv("GD_LOGREG_STEPS", "100")
-    reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-1")
+    reference_run.source_values(notebook, "gdkit.probe:values", ("W",), key="data-1", expect=EXPECT)
     assert len(fake_runs) == 3, "another training budget needs its own reference run"
 
 
 def test_the_threshold_is_the_reference_accuracy_less_the_margin(fake_runs, monkeypatch):
     monkeypatch.setattr(mnist_data, "fingerprint", lambda: "data-1")
-    minimum, described = mnist_data.threshold("03_logistic_regression", "gdkit.probe:values", ("W",),
+    minimum, described = mnist_data.threshold("03_logistic_regression", "gdkit.probe:values", ("W",), EXPECT,
                                               lambda values: float(values["v0"][0]))
     assert minimum == pytest.approx(0.9 - mnist_data.MARGIN)
     assert "0.9000" in described and str(mnist_data.MARGIN) in described
 
 
-def test_the_data_fingerprint_changes_with_the_data(tmp_path, monkeypatch):
-    mnist_data.grader_data.cache_clear()
-    try:
-        embedded = mnist_data.fingerprint()
-        data = mnist_data.grader_data()
-        rng = np.random.default_rng(0)
-        path = tmp_path / "mnist.npz"
-        np.savez(path, x_train=rng.integers(0, 255, (60, 28, 28), dtype=np.uint8), y_train=np.arange(60) % 10,
-                 x_test=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8), y_test=np.arange(20) % 10)
-        monkeypatch.setenv("GD_MNIST_PATH", str(path))
-        mnist_data.grader_data.cache_clear()
-        assert mnist_data.fingerprint() != embedded
-        assert mnist_data.grader_data().source != data.source
-    finally:
-        mnist_data.grader_data.cache_clear()
+def test_the_data_fingerprint_changes_with_the_data_and_with_the_held_out_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("GD_GRADING_CACHE", str(tmp_path / "cache"))
+    embedded = mnist_data.fingerprint()
+    data = mnist_data.grader_data()
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=rng.integers(0, 255, (60, 28, 28), dtype=np.uint8), y_train=np.arange(60) % 10,
+             x_test=rng.integers(0, 255, (20, 28, 28), dtype=np.uint8), y_test=np.arange(20) % 10)
+    monkeypatch.setenv("GD_MNIST_PATH", str(path))
+    from_file = mnist_data.fingerprint()
+    assert from_file != embedded
+    assert mnist_data.grader_data().source != data.source
+    # the same training and test images, other held-out images: another reference run
+    held = mnist_data.split_folder() / "held-out" / "x.npy"
+    np.save(held, np.load(held)[::-1].copy())
+    mnist_data._split.cache_clear()
+    assert mnist_data.fingerprint() != from_file
