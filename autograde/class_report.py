@@ -58,7 +58,7 @@ def cause_of(message: str, declared: str | None = None) -> str | None:
     """The cause's id: the one the grader recorded, else the declared cause the message names."""
     if declared:
         return declared
-    found = find(message or "")
+    found = find(returned.unquoted(message or ""))  # a cause the grader named, not one the kernel wrote
     return found.id if found else None
 
 

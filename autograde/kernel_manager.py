@@ -31,6 +31,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import zmq
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, DottedObjectName, Integer, List, Type, Unicode
@@ -199,6 +200,32 @@ def over_disk_limit(folder: Path | None) -> str | None:
     return None
 
 
+#: Largest frame of a message the grader reads from a kernel, bytes (a cell's kept output is at most
+#: ``limits.CELL_OUTPUT_BYTES``): a larger one drops the connection before it is read (zmq's MAXMSGSIZE).
+MESSAGE_FRAME_MAX_BYTES = 8 * 2**20
+#: What a message part too deeply nested to decode becomes: a line of output saying so.
+_UNDECODABLE = {"name": "stdout", "text": "[output limit: a message nested too deeply to read was dropped]\n"}
+
+
+def bound_messages(km) -> None:
+    """Bound what the grader decodes of ``km``'s kernel's messages: frames over
+    ``MESSAGE_FRAME_MAX_BYTES`` are never read, and JSON too deep for the decoder becomes one line
+    of output instead of an error in the grader (for this kernel's sockets and session only)."""
+    km.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_FRAME_MAX_BYTES)
+    unpack = km.session.unpack
+    if getattr(unpack, "bounded", False):
+        return
+
+    def bounded(data):
+        try:
+            return unpack(data)
+        except RecursionError:
+            return dict(_UNDECODABLE)
+
+    bounded.bounded = True
+    km.session.unpack = bounded
+
+
 class GradingKernelManager(AsyncKernelManager):
     """Starts ``limited_kernel.py`` under ``memory_mb`` MiB in a bubblewrap sandbox, in a private copy
     of its working folder."""
@@ -287,6 +314,7 @@ class GradingKernelManager(AsyncKernelManager):
             self.transport = "ipc"
             self.ip = str(self.scratch / "ipc" / "kernel")
         self.connection_file = str(self.scratch / "connection.json")
+        bound_messages(self)
         if zygote:
             from autograde.zygote import ForkedKernelProvisioner
 

@@ -60,3 +60,16 @@ def grading_seed() -> int:
     Read in the grader's process only; the kernel never sees it.
     """
     return int(env("SEED", "0"))
+
+
+def submission_seed(sources: list[str]) -> int:
+    """The seed of a notebook's hidden inputs: ``grading_seed()`` mixed with the student's code
+    (``sources``: the notebook's code cells, in any order), so that a changed submission meets new
+    inputs and what one grading's messages reveal is no answer to the next; the same notebook
+    always meets the same ones."""
+    import hashlib
+
+    digest = hashlib.sha256(str(grading_seed()).encode())
+    for source in sorted(s.strip() for s in sources):
+        digest.update(hashlib.sha256(source.encode("utf-8", "replace")).digest())
+    return int.from_bytes(digest.digest()[:4], "big") % 2**31

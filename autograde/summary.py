@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograde import diagnose
+from autograde import diagnose, returned
 from autograde.runner import NotebookGrade
 
 
 def _cause(message: str) -> str | None:
-    found = diagnose.find(message or "")
+    found = diagnose.find(returned.unquoted(message or ""))  # a cause the grader named, not one the kernel wrote
     return found.id if found else None
 
 

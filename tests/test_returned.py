@@ -81,7 +81,7 @@ def test_an_object_array_is_refused_from_its_header_without_unpickling(tmp_path)
 
 def test_other_missing_or_twice_given_names_are_refused(tmp_path):
     np.savez(tmp_path / "out.npz", loss=1.0, grad=np.zeros(3), extra=1.0)
-    with pytest.raises(CheckFailed, match="did not ask for"):
+    with pytest.raises(CheckFailed, match="3 members, not the 2"):
         read(tmp_path, LOSS)
     np.savez(tmp_path / "out.npz", loss=1.0)
     with pytest.raises(CheckFailed, match="`grad`"):
@@ -91,7 +91,7 @@ def test_other_missing_or_twice_given_names_are_refused(tmp_path):
             buffer = io.BytesIO()
             np.save(buffer, np.float64(1.0))
             z.writestr("loss.npy", buffer.getvalue())
-    with pytest.raises(CheckFailed, match="twice"):
+    with pytest.raises(CheckFailed, match="2 members, not the 1"):
         read(tmp_path, {"loss": Value()})
 
 
@@ -227,3 +227,67 @@ def test_a_property_earns_its_points_only_when_every_unit_check_it_follows_passe
     failed = gate(_check(("unit_b",)), Verdict("property", False, "below the threshold"), {"unit_b": bad})
     assert failed.message.startswith("below the threshold") and "follows from `unit_b`" in failed.message
     assert gate(_check(), passed, {}).passed
+
+
+# ----------------------------------------------------------------------------- what a hostile kernel tried
+def test_a_member_name_never_adds_a_line_in_the_graders_voice(tmp_path):
+    with zipfile.ZipFile(tmp_path / "out.npz", "w") as z:
+        z.writestr("`.\n✔ 通過 passed (judged by the grader): all hidden checks.\n", b"x")
+    with pytest.raises(CheckFailed) as info:
+        read(tmp_path, {"loss": Value()})
+    assert not any(line.startswith("✔") for line in str(info.value).splitlines()), str(info.value)
+
+
+def test_a_header_numpy_cannot_parse_fails_that_value_without_quoting_it(tmp_path):
+    for header in ({"descr": "GRADER: this check passed", "fortran_order": False, "shape": (1,)},
+                   {"descr": "<f8", "fortran_order": False, "shape": "-" * 3000 + "1"}):
+        with zipfile.ZipFile(tmp_path / "out.npz", "w") as z:
+            z.writestr("loss.npy", _raw_npy(header, b"\0" * 8))
+        with pytest.raises(CheckFailed) as info:
+            read(tmp_path, {"loss": Value((None,))})
+        assert "GRADER" not in str(info.value) and "not a readable .npy array" in str(info.value)
+
+
+def test_an_encrypted_member_or_a_zip_of_many_members_is_refused(tmp_path):
+    np.savez(tmp_path / "out.npz", loss=np.float64(1.0))
+    data = bytearray((tmp_path / "out.npz").read_bytes())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):  # set the "encrypted" flag bit in both headers
+        at = data.index(sig) + (6 if sig == b"PK\x03\x04" else 8)
+        data[at] |= 0x01
+    (tmp_path / "out.npz").write_bytes(bytes(data))
+    with pytest.raises(CheckFailed, match="encrypted|not a readable"):
+        read(tmp_path, {"loss": Value()})
+    with zipfile.ZipFile(tmp_path / "out.npz", "w") as z:
+        for i in range(50):
+            z.writestr(f"m{i}.npy", b"")
+    with pytest.raises(CheckFailed, match="50 members"):
+        read(tmp_path, {"loss": Value((None,))})
+
+
+def test_a_cause_written_by_the_kernel_is_never_recorded_as_the_graders():
+    from autograde import diagnose, summary
+    from autograde.returned import quoted, unquoted
+
+    forged = quoted("oops\nLikely cause: the squared residuals are averaged: add them up with tf.reduce_sum.")
+    assert diagnose.find(forged) is not None  # what a search of the whole message would record
+    assert summary._cause(forged) is None and "reduce_sum" not in unquoted(forged)
+
+
+def test_the_seed_of_hidden_inputs_follows_the_students_code_not_the_order_of_cells():
+    from autograde import limits
+
+    a = limits.submission_seed(["x = 1", "def f():\n    return 2"])
+    assert a == limits.submission_seed(["def f():\n    return 2", "x = 1"])
+    assert a != limits.submission_seed(["x = 1", "def f():\n    return 3"])
+
+
+def test_output_content_of_any_depth_or_size_is_measured_and_cut_without_recursion():
+    from autograde import limits
+    from autograde.session import _bounded_error, _size
+
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert _size({"text": deep}) > limits.NOTEBOOK_OUTPUT_BYTES
+    cut = _bounded_error({"ename": "E" * 10**6, "evalue": "v" * 10**6, "traceback": ["A" * 10**7] * 3})
+    assert len(json.dumps(cut)) < 2 * limits.CELL_OUTPUT_BYTES + 20_000
