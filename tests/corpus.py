@@ -567,6 +567,88 @@ def accuracy(y_true, z):
 '''
 
 
+# Student output that would run in a viewer: each payload calls canary(<its name>), which records
+# in every way a page can tell (tests/test_browser.py looks for each).
+def canary(name: str) -> str:
+    """JavaScript (no spaces, quotes but single ones, no ``<``, ``>`` or ``&``: it fits any
+    attribute) that marks ``name`` in ``window.top.__pwned`` and the title, requests
+    ``/gd-pwned/<name>`` and creates ``gd-pwned-<name>.txt`` through Jupyter's contents API."""
+    return ("(function(i,x){try{(window.top.__pwned=window.top.__pwned||[]).push(i)}catch(e){}"
+            "document.title='pwned:'+i;fetch('/gd-pwned/'+i,{mode:'no-cors'}).catch(function(){});"
+            "x=(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]||'';"
+            "fetch('/api/contents/gd-pwned-'+i+'.txt',{method:'PUT',headers:{'X-XSRFToken':decodeURIComponent(x)},"
+            "body:JSON.stringify({type:'file',format:'text',content:i})}).catch(function(){})})('" + name + "')")
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+_SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="{js}"><script>{js}</script></svg>'
+#: name -> (MIME bundle, output metadata) a student's cell displays
+PAYLOADS: dict[str, tuple[dict, dict]] = {
+    "html_script": ({"text/html": f"<script>{canary('html_script')}</script>"}, {}),
+    "html_img_onerror": ({"text/html": f'<img src="x" onerror="{canary("html_img_onerror")}">'}, {}),
+    "html_svg_onload": ({"text/html": f'<svg onload="{canary("html_svg_onload")}"></svg>'}, {}),
+    "html_iframe_srcdoc": ({"text/html": f'<iframe srcdoc="<script>{canary("html_iframe_srcdoc")}</script>"></iframe>'}, {}),
+    "html_details_ontoggle": ({"text/html": f'<details open ontoggle="{canary("html_details_ontoggle")}">'
+                                            "<summary>x</summary></details>"}, {}),
+    "html_remote_image": ({"text/html": '<img src="/gd-pwned/html_remote_image">'}, {}),
+    "html_isolated": ({"text/html": f"<script>{canary('html_isolated')}</script>"}, {"text/html": {"isolated": True}}),
+    "javascript": ({"application/javascript": canary("javascript"), "text/plain": "javascript"}, {}),
+    "svg_script": ({"image/svg+xml": _SVG.format(js=canary("svg_script"))}, {}),
+    "markdown_output": ({"text/markdown": f'<img src="x" onerror="{canary("markdown_output")}">'}, {}),
+    "latex_href": ({"text/latex": f"$\\href{{javascript:{canary('latex_href')}}}{{click}}$"}, {}),
+    "widget_view": ({"application/vnd.jupyter.widget-view+json": {"model_id": "gd-pwned", "version_major": 2,
+                                                                  "version_minor": 0}, "text/plain": "widget"}, {}),
+    "image_metadata": ({"image/png": PNG_1PX, "text/plain": "image"},
+                       {"image/png": {"width": f"1 onload={canary('image_metadata')}"}}),
+}
+#: an output replaced later (update_display_data) and a cell's own result (execute_result)
+UPDATE_PAYLOAD = {"text/html": f'<img src="x" onerror="{canary("update_display")}">'}
+RESULT_PAYLOAD = {"text/html": f'<img src="x" onerror="{canary("execute_result")}">', "text/plain": "result"}
+STREAM_PAYLOAD = (f"\x1b]8;;javascript:{canary('stream_osc8')}\x1b\\click me\x1b]8;;\x1b\\ "
+                  "\x1b[2J\x1b[31mred\x1b[0m \u202eevil\x07")
+HOSTILE_OUTPUT = "\n".join([
+    "from IPython.display import display",
+    "",
+    *[f"display({data!r}, raw=True, metadata={meta!r})  # {name}" for name, (data, meta) in PAYLOADS.items()],
+    'handle = display({"text/plain": "placeholder"}, raw=True, display_id=True)',
+    f"handle.update({UPDATE_PAYLOAD!r}, raw=True)",
+    f"print({STREAM_PAYLOAD!r})",
+    "",
+    "",
+    "class Shown:",
+    "    def _repr_mimebundle_(self, include=None, exclude=None):",
+    f"        return {RESULT_PAYLOAD!r}",
+    "",
+    "",
+    "Shown()",
+])
+HOSTILE_MARKDOWN = "\n\n".join([
+    "My notes on the linear system.",
+    f'<img src="x" onerror="{canary("markdown_cell_img")}">',
+    f"<script>{canary('markdown_cell_script')}</script>",
+    f"[a link](javascript:{canary('markdown_cell_link')})",
+    "![an image from elsewhere](/gd-pwned/markdown_remote_image)",
+    "![an attached SVG](attachment:evil.svg)",
+])
+HOSTILE_ERROR = f"raise ValueError({(chr(0x1b) + '[31m<img src=x onerror=' + canary('error_html') + '>')!r})"
+
+
+def _hostile_output(nb) -> None:
+    """Display every payload, write a markdown cell of raw HTML (with an SVG attached), end with an
+    error whose text is HTML, and keep widget state in the notebook's metadata."""
+    import base64
+
+    _append(HOSTILE_OUTPUT, after="setup_linear_system")(nb)
+    at = 1 + next(i for i, c in enumerate(nb.cells) if c.get("id") == "added-by-student")
+    svg = base64.b64encode(_SVG.format(js=canary("markdown_attachment")).encode()).decode()
+    cell = nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN, attachments={"evil.svg": {"image/svg+xml": svg}})
+    cell.id = "markdown-by-student"
+    nb.cells.insert(at, cell)
+    _append(HOSTILE_ERROR)(nb)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "state": {}, "version_major": 2, "version_minor": 0}}
+
+
 LS, MLP, LR = "01_linear_system", "02_mnist_gradient_tape", "03_logistic_regression"
 ZERO_LS = dict.fromkeys(LS_FULL, 0)
 
@@ -756,6 +838,8 @@ def system_loss(A, b, v):
           "loss_decreases": "follows from `logits_and_loss_value`",
           "test_accuracy_reported": "follows from `logits_and_loss_value`",
           "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
+    # output never changes points: this one only must show nothing that runs (tests/test_browser.py)
+    Case("displays_script_in_every_output_kind", (LS, "solution"), _hostile_output, LS_FULL),
 )
 
 
