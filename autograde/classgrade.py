@@ -225,7 +225,12 @@ CSV_HEAD = ["student", *NOTEBOOKS, "total", "max_points", "status", "problems"]
 
 
 def cell(value):
-    """A CSV cell that a spreadsheet shows as text: no formula from a student-chosen name."""
+    """A CSV cell that a spreadsheet shows as text: no formula from a student-chosen name, and no
+    terminal escape for whoever prints the file (``inert.plain``)."""
+    from autograde.inert import plain
+
+    if isinstance(value, str):
+        value = plain(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -5,7 +5,9 @@ the pytest graders, nbgrader's ``Execute`` for nbgrader). Every cell of student 
 the limited, sandboxed kernel (``GradingKernelManager``). A test cell's own code never runs:
 at its place the check's judge runs in this process, sends probes to the kernel and decides,
 and the cell's outputs are replaced by the verdict (``judge.verdict_outputs``), so that
-nbgrader's gradebook records the grader's points and nothing the kernel printed.
+nbgrader's gradebook records the grader's points and nothing the kernel printed. When the
+notebook is done, every student cell is made inert (``autograde.inert``): what any viewer of the
+graded notebook shows of student output is text and images.
 
 A check may instead be judged right after the given cell whose results it reads
 (``Check.judged_after``), before later cells of the student could replace them. A
@@ -16,6 +18,7 @@ not been judged yet, each saying why. Kernels are killed when their notebook is 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -28,12 +31,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from traitlets import Bool, Instance, Integer, default
 
-from autograde import limits
+from autograde import inert, limits
 from autograde.budget import Budget
 from autograde.judge import Kernel, Verdict, gate, judge, verdict_outputs
 from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
-from autograde.registry import BY_ID, CHECKS
+from autograde.registry import BY_ID, CHECKS, SOURCES
 from autograde.resources import peak_rss_mb
 
 
@@ -118,7 +121,8 @@ class GradingSession(NotebookClient):
         watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
+            return _inert(nb), resources
         except (DeadKernelError, CellTimeoutError) as exc:
             if self._limit_hit:
                 why = f"not run: {self._limit_hit}"
@@ -139,7 +143,7 @@ class GradingSession(NotebookClient):
             if grade_id and grade_id not in self.verdicts:
                 self.verdicts[grade_id] = Verdict(grade_id, False, why)
                 cell.outputs = verdict_outputs(self.verdicts[grade_id], _description(grade_id))
-        return nb
+        return _inert(nb)
 
     def _watch(self, done: threading.Event) -> None:
         """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
@@ -269,6 +273,19 @@ def _size(content) -> int:
     if isinstance(content, list):
         return sum(_size(v) for v in content)
     return 8
+
+
+def _inert(nb):
+    """``nb`` with its student output made inert (``autograde.inert``)."""
+    inert.make_inert(nb, given=_source_text())
+    return nb
+
+
+@functools.cache
+def _source_text() -> frozenset[str]:
+    """The text of every markdown cell of the source notebooks: given cells keep it as it is."""
+    return frozenset(c.source for path in SOURCES.values()
+                     for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
 
 
 def _description(grade_id: str) -> str:

@@ -230,3 +230,21 @@ def test_nothing_a_kernel_left_behind_reaches_the_gradebook_or_the_feedback(nbgr
 
     with sqlite3.connect(course / "gradebook.db") as db:
         assert db.execute("select count(*) from student").fetchone()[0] == len(CASES)
+
+
+def test_nbgrader_keeps_only_inert_output_of_the_hostile_notebook(nbgrader_corpus):
+    """Graded with the whole class, the notebook that displays script in every output kind holds
+    only text and images (autograde/inert.py; the browser's view: tests/test_browser.py)."""
+    import nbformat
+
+    from tests.test_inert import active, shown
+
+    course, _, _ = nbgrader_corpus
+    nb = nbformat.read(course / "autograded" / "displays_script_in_every_output_kind" / nbg.ASSIGNMENT
+                       / "01_linear_system.ipynb", as_version=4)
+    outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    kinds = {m for o in outs for m in o.get("data", {})}
+    assert kinds <= {"text/plain", "text/html", "image/png", "image/jpeg"}, kinds
+    assert active(shown(outs)) == [] and "widgets" not in nb.metadata
+    student = next(c for c in nb.cells if c.get("id") == "markdown-by-student")
+    assert "<" not in student.source and student.attachments == {}
