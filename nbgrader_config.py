@@ -70,6 +70,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback pages and the formgrader (both nbconvert's HTMLExporter, configured from this file)
+# also clean HTML and drop JavaScript and widget outputs themselves: a second wall behind the
+# inert graded notebook (autograde/inert.py). The formgrader's markdown cells bypass this setting.
+c.HTMLExporter.sanitize_html = True
 
 # `nbgrader autograde` grades one notebook after another: the first one's kernel (sandboxed and
 # limited like any grading kernel, TensorFlow imported) starts now, while nbgrader starts up. It
