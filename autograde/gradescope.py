@@ -34,12 +34,17 @@ GRADING_FAILED = ("Grading could not finish, for reasons outside your work; the 
 #: the grader and a kernel peak at 1.3 GB resident, but a kernel maps up to 2.5 GB of address
 #: space (TensorFlow), and its address-space limit is at most the container's memory.
 MIN_CONTAINER_MB = 3072
+#: How Gradescope shows every output and name: as text, never HTML, Markdown or ANSI (student
+#: text inside a message stays text; terminal escapes are removed besides, ``inert.plain``).
+TEXT = "text"
 #: Folders of an upload that hold no submission (editor and archive leftovers).
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", "__pycache__", ".git"}
 
 
 def results(summary: dict, seconds: float | None = None) -> dict:
     """Gradescope's results.json for one grading summary (see the module)."""
+    from autograde.inert import plain
+
     tests = []
     for i, nb in enumerate(summary.get("notebooks", []), start=1):
         for j, c in enumerate(nb["checks"], start=1):
@@ -48,13 +53,15 @@ def results(summary: dict, seconds: float | None = None) -> dict:
                           "score": c["points"], "max_score": c["max_points"],
                           "status": "passed" if c["status"] == "passed" else "failed",
                           "visibility": AFTER_PUBLISHED if c.get("hidden_only") else VISIBLE,
-                          "output": text})
+                          "output": plain(text), "output_format": TEXT, "name_format": TEXT})
     notes = list(summary.get("problems", []))
     if summary.get("error"):
         notes.append(GRADING_FAILED)
         tests.append({"name": "grading failed (staff only)", "score": 0, "max_score": 0, "status": "failed",
-                      "visibility": STAFF_ONLY, "output": summary["error"]})
-    out = {"score": summary.get("points", 0), "output": "\n".join(notes), "visibility": VISIBLE,
+                      "visibility": STAFF_ONLY, "output": plain(summary["error"]), "output_format": TEXT,
+                      "name_format": TEXT})
+    out = {"score": summary.get("points", 0), "output": plain("\n".join(notes)), "output_format": TEXT,
+           "test_output_format": TEXT, "test_name_format": TEXT, "visibility": VISIBLE,
            "stdout_visibility": STAFF_ONLY, "tests": tests}
     if seconds is not None:
         out["execution_time"] = round(seconds)

@@ -61,6 +61,17 @@ def test_schema_refuses_unknown_visibility_status_and_misspelt_fields():
             jsonschema.validate(bad, SCHEMA)
 
 
+def test_every_output_is_shown_as_text():
+    """Gradescope shows outputs as text only: a student's HTML, Markdown or terminal escapes in a
+    message stay text (invariant 7); the schema refuses a format it does not know."""
+    data = gradescope.results(summary(passed=False, error="\x1b[31m<script>x</script>\x1b[0m"))
+    assert (data["output_format"], data["test_output_format"], data["test_name_format"]) == ("text",) * 3
+    assert {(t["output_format"], t["name_format"]) for t in data["tests"]} == {("text", "text")}
+    assert "\x1b" not in json.dumps(data) and "<script>x</script>" in data["tests"][-1]["output"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "output_format": "javascript"}, SCHEMA)
+
+
 def test_hidden_checks_show_their_message_once_grades_are_published():
     data = gradescope.results(summary(passed=False))
     tests = {t["name"].split(": ")[1]: t for t in data["tests"]}
