@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -267,7 +268,7 @@ def close_dialog(page: Page) -> None:
 
 
 @contextmanager
-def evidence_on_failure(page: Page, lab: JupyterLab, folder: Path) -> Iterator[None]:
+def evidence_on_failure(page: Page, lab: JupyterLab | None, folder: Path) -> Iterator[None]:
     """On any failure, keep what the browser showed and the server's log in ``folder``."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -275,7 +276,7 @@ def evidence_on_failure(page: Page, lab: JupyterLab, folder: Path) -> Iterator[N
         yield
     except BaseException:
         folder.mkdir(parents=True, exist_ok=True)
-        if lab.log.exists():
+        if lab is not None and lab.log.exists():
             shutil.copyfile(lab.log, folder / "failure-jupyter-lab.log")
         try:
             page.screenshot(path=str(folder / "failure.png"))
@@ -290,3 +291,76 @@ def screenshot(page: Page, path: Path, show: Locator | None = None) -> None:
         show.scroll_into_view_if_needed()
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path))
+
+
+# --- what a page of student output did ----------------------------------------------------------
+
+class Recorder:
+    """An HTTP server on loopback that serves ``folder`` and records every request (method, path)."""
+
+    def __init__(self, folder: Path):
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        requests = self.requests = []
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def do_GET(self):
+                requests.append(("GET", self.path))
+                super().do_GET()
+
+            def do_PUT(self):
+                requests.append((self.command, self.path))
+                self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_PUT
+
+            def log_message(self, *args):
+                pass  # the test reads ``requests``
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def offline(page: Page) -> None:
+    """Requests of ``page`` to anywhere but this machine fail at once (the tests run offline)."""
+    from urllib.parse import urlparse
+
+    def route(r):
+        local = urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
+        return r.continue_() if local else r.abort()
+
+    page.route("**/*", route)
+
+
+def marks_in_page(page: Page) -> set[str]:
+    """What scripts of the page wrote in ``window.__pwned`` and the title (``pwned:<name>``)."""
+    marks = page.evaluate("() => { try { return window.top.__pwned || []; } catch (e) { return []; } }")
+    title = page.title()
+    return set(marks) | ({title.split(":", 1)[1]} if title.startswith("pwned:") else set())
+
+
+def run_as_page_script(page: Page, source: str) -> None:
+    """Run ``source`` as one of the page's own scripts would run (global scope, not strict)."""
+    page.evaluate("(source) => { (0, eval)(source); }", source)
+
+
+def wait_for(page: Page, condition, timeout: float = 10) -> bool:
+    """Poll ``condition()`` (a server's log, a folder: no event to wait on) until true or ``timeout``,
+    waiting in ``page`` meanwhile: its requests go on only while Playwright runs (``offline`` routes them)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        page.wait_for_timeout(100)
+    return bool(condition())
