@@ -105,6 +105,7 @@ class GradingSession(NotebookClient):
                       "(an endless loop?)",
             "traceback": [f"CellTimeoutError: time limit: this cell ran longer than the per-cell "
                           f"limit of {self.timeout} s (an endless loop?)"]}
+        self._seed: int | None = None  # of this notebook's hidden inputs (limits.submission_seed), at its first check
         self.verdicts: dict[str, Verdict] = {}
         self.early: dict[str, Verdict] = {}  # verdicts of checks judged right after a given cell
         self.stopped_because: str | None = None
@@ -224,7 +225,13 @@ class GradingSession(NotebookClient):
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``limits.CELL_OUTPUT_BYTES`` of output per cell and ``NOTEBOOK_OUTPUT_BYTES``
         per notebook (display data and raw writes included); errors are always kept."""
-        if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+        kind = msg["msg_type"]
+        if self._in_probe and kind in ("display_data", "execute_result", "update_display_data"):
+            return None  # a probe shows nothing: its values come back as files (and its display ids go nowhere)
+        if kind == "error":
+            msg["content"] = _bounded_error(msg.get("content", {}))
+            return super().output(outs, msg, display_id, cell_index)
+        if kind not in ("stream", "display_data", "execute_result", "update_display_data"):
             return super().output(outs, msg, display_id, cell_index)
         parent = msg["parent_header"].get("msg_id", "")
         size = _size(msg.get("content", {}))
@@ -245,7 +252,12 @@ class GradingSession(NotebookClient):
     def _judge(self, check, index: int) -> Verdict:
         kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout,
                         owner=self.km.user.uid)
-        return judge(check, kernel, limits.grading_seed())
+        if self._seed is None:  # the student's code, and whatever else the kernel's folder gives it
+            folder = Path((self.resources or {}).get("metadata", {}).get("path") or os.getcwd())
+            self._seed = limits.submission_seed([c.source for c in self.nb.cells
+                                                 if c.cell_type == "code" and check_id(c) is None]
+                                                + _folder_digests(folder))
+        return judge(check, kernel, self._seed)
 
     def on_cell_executed(self, **kwargs):
         """Keep an error the reply reports but no output shows (a time limit: the kernel was
@@ -258,21 +270,81 @@ class GradingSession(NotebookClient):
                                                        evalue=content.get("evalue", ""),
                                                        traceback=content.get("traceback") or []))
 
+    _in_probe = False
+
     def _run_probe(self, code: str, index: int) -> list:
         probe = nbformat.v4.new_code_cell(code)
-        self.execute_cell(probe, index, store_history=False)
+        self._in_probe = True
+        try:
+            self.execute_cell(probe, index, store_history=False)
+        finally:
+            self._in_probe = False
         return probe.outputs
 
 
+def _folder_digests(folder: Path, most: int = 500, head: int = 2**20) -> list[str]:
+    """A digest of each file under ``folder`` that the assignment does not ship as it is (files a
+    student added or changed; not notebooks), up to ``most`` files and ``head`` bytes each."""
+    shipped = _digests(SOURCES[next(iter(SOURCES))].parent, most, head)
+    return sorted(set(_digests.__wrapped__(folder, most, head)) - set(shipped))
+
+
+@functools.lru_cache(maxsize=1)  # the assignment's own files; a submission's folder is read afresh
+def _digests(folder: Path, most: int, head: int) -> tuple[str, ...]:
+    import hashlib
+
+    out = []
+    for path in sorted(folder.rglob("*"))[:10 * most]:
+        if len(out) >= most:
+            break
+        if path.suffix == ".ipynb" or "__pycache__" in path.parts or path.is_symlink() or not path.is_file():
+            continue
+        try:
+            with open(path, "rb") as f:
+                out.append(f"{path.relative_to(folder)}:{hashlib.sha256(f.read(head)).hexdigest()}")
+        except OSError:
+            continue
+    return tuple(out)
+
+
+#: Nesting deeper than this in an output's content counts as over every limit.
+_MAX_DEPTH = 32
+
+
 def _size(content) -> int:
-    """Bytes of text in an output message's content."""
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, dict):
-        return sum(_size(v) for v in content.values())
-    if isinstance(content, list):
-        return sum(_size(v) for v in content)
-    return 8
+    """Bytes of text in an output message's content (iterative: no depth reaches the grader's stack)."""
+    total, stack = 0, [(content, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return limits.NOTEBOOK_OUTPUT_BYTES + 1
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            total += 8 * len(item)
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+            total += 8 * len(item)
+        else:
+            total += 8
+    return total
+
+
+def _bounded_error(content: dict) -> dict:
+    """An error output's content, its name, value and traceback cut to ``limits.CELL_OUTPUT_BYTES`` in all."""
+    text = lambda v, n: v[:n] if isinstance(v, str) else ""  # noqa: E731
+    budget, traceback = limits.CELL_OUTPUT_BYTES, []
+    lines = content.get("traceback") if isinstance(content.get("traceback"), list) else []
+    for line in lines[:1000]:
+        line = text(line, budget)
+        budget -= len(line)
+        traceback.append(line)
+        if budget <= 0:
+            traceback.append("[output limit: the rest of this traceback is not kept]")
+            break
+    return {"ename": text(content.get("ename"), 200), "evalue": text(content.get("evalue"), 10_000),
+            "traceback": traceback}
 
 
 def _inert(nb):
