@@ -5,7 +5,8 @@ the system folders (``SYSTEM_FOLDERS``) and the ``readonly`` paths are visible, 
 ``work`` is the writable folder (and the working directory and HOME; ``writable`` adds
 others); ``hide`` paths are masked; /tmp and the masks are size-limited in-memory folders;
 there is no network but loopback, and no unix socket of the host is reachable. The kernel still talks to its client over Jupyter's IPC transport:
-put its sockets in a writable folder.
+put its sockets in a writable folder. bubblewrap runs through ``autograde.confine``: inside, no
+namespace can be made and io_uring is refused (a user namespace that holds none, a seccomp filter).
 
 When bubblewrap is missing or cannot create namespaces here, ``probe()`` says why and
 ``wrap`` refuses; grading then relies on time and memory limits only (see ``describe()``).
@@ -17,10 +18,14 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograde.limits import TMPFS_BYTES
+
+#: Runs bubblewrap with the user namespace and seccomp filter that keep the sandbox from growing.
+CONFINE = Path(__file__).resolve().parent / "confine.py"
 
 PROBE_TIMEOUT = 10.0  # seconds
 
@@ -82,9 +87,16 @@ _PROCESS = ["--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop",
 _SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
+def _confined(kind: str, bwrap: str) -> list[str]:
+    """The start of a command line that runs ``bwrap`` with its ``kind`` of confinement
+    (``autograde.confine``: no new namespaces, no io_uring)."""
+    return [sys.executable, "-S", "-E", str(CONFINE), kind, bwrap]
+
+
 @functools.lru_cache(maxsize=1)
 def probe() -> tuple[bool, str]:
-    """Whether bwrap exists and can run `true` with --unshare-net --unshare-pid here; the reason when not.
+    """Whether bwrap exists and can run `true` with --unshare-net --unshare-pid here, confined
+    (``autograde.confine``: its seccomp filter built, its user namespace made); the reason when not.
 
     Cached per process (``probe.cache_clear()`` forgets it). The test run times out after
     ``PROBE_TIMEOUT`` seconds.
@@ -92,7 +104,7 @@ def probe() -> tuple[bool, str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return False, "bwrap not found on PATH (install the Debian package 'bubblewrap')"
-    cmd = [bwrap, *_BASE_MOUNTS, "--unshare-net", *_PROCESS, "true"]
+    cmd = [*_confined("kernel", bwrap), *_BASE_MOUNTS, "--unshare-net", *_PROCESS, "true"]
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=PROBE_TIMEOUT)
@@ -161,7 +173,7 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
             mounts.append((_depth(path), -1, ["--perms", "0755", "--dir", str(path)]))
     mounts.sort(key=lambda m: (m[0], m[1], m[2]))  # same depth: leading folders, binds, read-only, masks
 
-    cmd = [shutil.which("bwrap") or "bwrap", *_BASE_MOUNTS]
+    cmd = [*_confined("zygote" if sandbox.mounts else "kernel", shutil.which("bwrap") or "bwrap"), *_BASE_MOUNTS]
     for _, _, args in mounts:
         cmd += args
     # the sandbox's own root is an in-memory folder holding the mount points: read-only, so that
@@ -178,9 +190,9 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
 
 
 def describe() -> str:
-    """One line for logs: 'isolation: bubblewrap <version> (no network, read-only filesystem except the working folder)' or 'isolation: NONE — <reason>; grading runs with time and memory limits only'."""
+    """One line for logs: 'isolation: bubblewrap <version> (no network, read-only filesystem except the working folder, no new namespaces, no io_uring)' or 'isolation: NONE — <reason>; grading runs with time and memory limits only'."""
     ok, reason = probe()
     if not ok:
         return f"isolation: NONE — {reason}; grading runs with time and memory limits only"
     return (f"isolation: bubblewrap {_version()} "
-            "(no network, read-only filesystem except the working folder)")
+            "(no network, read-only filesystem except the working folder, no new namespaces, no io_uring)")

@@ -36,7 +36,8 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
-from autograde import kernel_user, limits
+from autograde import confine, kernel_user, limits
+from autograde.confine import KERNEL_FILTER
 from autograde.registry import data_paths, warm_up
 from autograde.sandbox import Sandbox, probe, wrap
 
@@ -160,6 +161,7 @@ class Zygote:
         home = self.root / "zygote"
         home.mkdir(mode=0o700)
         seed_font_cache(home)
+        (home / KERNEL_FILTER).write_bytes(confine.build("kernel"))  # for each kernel forked (zygote_server.confine)
         (home / "warm_up.py").write_text(f"{warm_up()}\n{KERNEL_IMPORTS}\n", encoding="utf-8")
         self.sandbox = Sandbox(work=home, hide=self.hidden,
                                readonly=(LAUNCHER, SERVER, *python_paths(), *data_paths()),

@@ -18,7 +18,8 @@ be: in the zygote's session and process group, as a cold kernel is in its sandbo
 (read-only folders, masks) and, of the zygote's folder, only its own scratch folder (no other
 kernel's folders are visible); no capability left (bounding, ambient and inheritable sets
 cleared, no new privileges), checked before going on; its own user and group, no supplementary
-groups; the kernel's environment and working folder; stdin a pipe nobody writes to, stdout on
+groups; the kernels' seccomp filter (``kernel.bpf`` of the zygote's folder, ``autograde.confine``:
+no namespace, no io_uring) added to the zygote's; the kernel's environment and working folder; stdin a pipe nobody writes to, stdout on
 /dev/null, stderr to its log; fresh random states. Then ``limited_kernel.main(argv)`` sets the
 limits and runs the IPython kernel. A child that cannot take a step exits with status 70 before
 running anything else.
@@ -44,8 +45,11 @@ MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 _FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
           "noatime": 0x400, "nodiratime": 0x800, "relatime": 1 << 21}
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 CAP_LAST_CAP_FILE = "/proc/sys/kernel/cap_last_cap"
 _CAP_VERSION_3 = 0x20080522
+#: the kernels' seccomp filter, in the zygote's working folder (written by ``autograde.zygote``)
+KERNEL_FILTER_FILE = "kernel.bpf"
 FAILED = 70  # exit status of a child that could not become a kernel
 #: Seconds between looks for kernels that ended: the grader waits for the news to end a notebook.
 REAP_EVERY = 0.02
@@ -148,6 +152,23 @@ def become(uid: int) -> None:
         raise OSError(f"still privileged after dropping: {status}")
 
 
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+def confine(program: bytes) -> None:
+    """Add the seccomp filter ``program`` (``autograde.confine``'s ``kernel`` filter, a
+    ``struct sock_filter`` array) to this process; no new privileges must be set already."""
+    if not program or len(program) % 8:
+        raise OSError("no seccomp filter for the kernel")
+    prog = _SockFprog(len(program) // 8, program)
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp filter")
+
+
+#: the kernels' seccomp filter, read at the start (``autograde.confine.KERNEL_FILTER``)
+_KERNEL_FILTER = b""
+
+
 def child(request: dict, stdin: int, other_fds: tuple[int, ...]) -> None:
     """Become the kernel ``request`` describes, reading ``stdin``; never returns."""
     try:
@@ -155,6 +176,7 @@ def child(request: dict, stdin: int, other_fds: tuple[int, ...]) -> None:
         err = os.open(request["stderr"], os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         null = os.open(os.devnull, os.O_WRONLY)
         become(int(request["uid"]))
+        confine(_KERNEL_FILTER)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -214,6 +236,9 @@ def trial(uid: int) -> bool:
         try:
             private_tmp(os.getcwd(), 2**20)
             become(uid)
+            confine(_KERNEL_FILTER)
+            if _libc.unshare(CLONE_NEWNS) == 0:
+                raise OSError("a kernel could still make a mount namespace")
         except BaseException as exc:  # noqa: BLE001 - reported on the zygote's log
             os.write(2, f"gdgrade: kernels cannot be forked here: {exc}\n".encode())
             os._exit(FAILED)
@@ -222,6 +247,9 @@ def trial(uid: int) -> bool:
 
 
 def serve(warm_up: str, trial_uid: int) -> None:
+    global _KERNEL_FILTER
+    with open(KERNEL_FILTER_FILE, "rb") as f:
+        _KERNEL_FILTER = f.read()
     exec(compile(warm_up, "<warm-up>", "exec"), {"__name__": "__warm_up__"})  # the grader's own code
     if not trial(trial_uid):
         _say({"unfit": os.getpid()})
