@@ -166,7 +166,7 @@ def write_csv(path: Path, table: list[list]) -> Path:
     from autograde.classgrade import cell
 
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
     writer.writerow(HEAD)
     writer.writerows([cell(v) for v in row] for row in table)
     tmp = path.with_suffix(".csv.tmp")

@@ -229,9 +229,9 @@ def cell(value):
     terminal escape for whoever prints the file (``inert.plain``)."""
     from autograde.inert import plain
 
-    if isinstance(value, str):
-        value = plain(value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str):  # (every cell is also quoted: no separator, ',' ';' or tab, splits one)
+        value = plain(value).replace("\t", " ").replace("\r", " ")
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
 
@@ -255,7 +255,7 @@ def _write_csv(out: Path) -> Path:
     for path in sorted((out / "students").glob("[!.]*/summary.json")):
         rows.append(csv_row(json.loads(path.read_text(encoding="utf-8"))))
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_HEAD)
     writer.writerows(sorted(rows, key=lambda r: r[0]))
     target = out / "grades.csv"

@@ -38,7 +38,8 @@ HTML_DROPPED = {"script", "style", "template", "textarea", "title", "noscript", 
                 "svg", "math", "xmp", "noembed", "noframes", "select", "option"}
 IMAGES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 TEXTS = ("text/markdown", "text/latex")  # shown as their plain text
-CELL_METADATA = {"nbgrader", "deletable", "editable", "tags", "collapsed", "scrolled", "jupyter", "execution"}
+#: (not ``jupyter``, ``collapsed``, ``scrolled``: a student's cell could hide the grader's verdict, or its own code)
+CELL_METADATA = {"nbgrader", "deletable", "editable", "tags", "execution"}
 NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 
 # ESC sequences (CSI, OSC up to BEL or ST, DCS/SOS/PM/APC up to ST, two-byte), their 8-bit forms,
@@ -48,7 +49,6 @@ _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x
                       r"|\x9b[0-?]*[ -/]*[@-~]|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?")
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A URL scheme that runs or embeds (browsers ignore case; CommonMark reads "\:" as ":").
-_SCHEMES = re.compile(r"(?i)((?:java|vb|live)script|data)(\\?:)(?=\S)")
 # MathJax commands that link or style (its "safe" extension's list).
 _MATHJAX = re.compile(r"\\(?=(?:href|style|class|cssId|data|html|unicode|require)\b)")
 _TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -65,14 +65,16 @@ def make_inert(nb, given: Collection[str] = ()) -> None:
             cell.execution_count = _count(cell.get("execution_count"))
             continue
         if cell.get("cell_type") != "markdown":
-            cell.cell_type = "raw"
+            cell.cell_type = "markdown"  # a raw or unknown cell: shown as its text, like a student's markdown
         cell.pop("outputs", None)
         cell.pop("execution_count", None)
-        if "attachments" in cell:
-            cell.attachments = _attachments(cell.attachments)
         source = _text(cell.get("source", ""))
-        if cell.cell_type != "markdown" or source not in given:
-            cell.source = markdown(source, attachments=cell.get("attachments", {}))
+        if cell.cell_type == "markdown" and source in given:
+            if "attachments" in cell:
+                cell.attachments = _attachments(cell.attachments)
+            continue
+        cell.pop("attachments", None)  # a student's text is shown as text: it embeds nothing
+        cell.source = markdown(source)
 
 
 def outputs(outs: list) -> list:
@@ -88,21 +90,19 @@ def plain(text) -> str:
 
 def html(fragment) -> str:
     """An HTML fragment with nothing left that runs, loads, links or styles (``nh3``)."""
-    return nh3.clean(plain(fragment), tags=HTML_TAGS, attributes=HTML_ATTRIBUTES, clean_content_tags=HTML_DROPPED,
-                     url_schemes=set(), link_rel=None, strip_comments=True)
+    cleaned = nh3.clean(plain(fragment), tags=HTML_TAGS, attributes=HTML_ATTRIBUTES, clean_content_tags=HTML_DROPPED,
+                        url_schemes=set(), link_rel=None, strip_comments=True)
+    return _MATHJAX.sub(r"\\ ", cleaned)  # MathJax, where a viewer runs it, makes no link or style of it
 
 
-def markdown(text, attachments: Collection[str] = ()) -> str:
-    """A student's markdown that renders as text: no HTML (``<`` escaped), no character reference
-    (``&`` becomes the fullwidth ``＆``: nbconvert's mistune decodes ``&amp;#106;`` in a link to ``j``),
-    no running or embedded link scheme, no MathJax link or style, and no image but the cell's own
-    ``attachments`` (any other is a request to anywhere; a missing one stops nbconvert)."""
-    text = plain(text).replace("&", "\uff06").replace("<", "&lt;")
-    text = _SCHEMES.sub(r"\1 \2", text)
-    text = _MATHJAX.sub(r"\\ ", text)
-    names = "|".join(re.escape(name) for name in attachments)
-    other_image = re.compile(rf"!\[(?![^\[\]]*\]\(attachment:(?:{names})[\s)])" if names else r"!\[")
-    return other_image.sub(r"\\![", text)
+def markdown(text) -> str:
+    """A student's markdown (or raw) cell as markdown that renders as its plain text: one fenced
+    code block, longer than any run of backticks in it. Whatever markdown, HTML, link, image or
+    MathJax the text holds, every renderer shows it as characters (escaped, in ``<pre><code>``,
+    which MathJax skips): no rule that parses markdown a second time is needed, or can be fooled."""
+    text = plain(text)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def image(value, mime: str) -> str | None:

@@ -7,6 +7,7 @@ once as nbgrader's gradebook with autograded notebooks; no kernel runs.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -160,3 +161,15 @@ def test_text_quoted_from_a_kernel_is_counted_by_its_own_first_line_and_marked_a
     message = quoted("=HYPERLINK(\"http://x\", \"✔ passed\")\nsecond line")
     assert class_report.first_line(message) == '(kernel) =HYPERLINK("http://x", "✔ passed")'
     assert class_report.first_line("At (0, 0) the loss should be 1.\nhint") == "At (0, 0) the loss should be 1."
+
+
+def test_no_separator_splits_a_cell_into_a_formula_whatever_the_spreadsheet_splits_on(tmp_path):
+    from autograde.classgrade import cell
+
+    rows = [[cell("(kernel) ValueError: x;=1+1\tand\t=2+2"), cell("=3+3"), 7]]
+    path = tmp_path / "checks.csv"
+    class_report.write_csv(path, rows)
+    text = path.read_text(encoding="utf-8")
+    for delimiter in (",", ";", "\t"):
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            assert not [c for c in row if c[:1] in "=+-@"], (delimiter, row)
