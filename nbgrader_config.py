@@ -80,15 +80,19 @@ c.HTMLExporter.sanitize_html = True
 # is used only if its settings are the first notebook's (autograde/kernel_pool.py), else stopped.
 if sys.argv[1:2] == ["autograde"] and not {"-h", "--help", "--help-all"} & set(sys.argv):
     from autograde.kernel_pool import start_spare
-    from autograde.zygote import shared
+    from autograde.nbgrader_execute import first_submission
+    from autograde.zygote import per_submission
 
-    # where the grader is root, kernels are forked from one process that imports TensorFlow once
-    # (autograde/zygote.py; a kernel whose hidden paths it does not cover starts cold)
-    c.GradingKernelManager.zygote = shared(c.GradingKernelManager.get("hide", []))
+    # where the grader is root, each submission's kernels are forked from a process of its own that
+    # imports TensorFlow once (autograde/zygote.py; a kernel whose hidden paths it does not cover
+    # starts cold); the first student's starts now
+    c.GradingKernelManager.zygote = zygotes = per_submission(c.GradingKernelManager.get("hide", []))
+    first = first_submission(HERE, sys.argv[2:])
     # the notebook nbgrader grades and those executed meanwhile (autograde/background.py) share the cores
     from autograde.nbgrader_execute import default_background_workers
     from autograde.resources import kernel_threads
 
     c.GradingKernelManager.threads = kernel_threads(1 + c.GradingExecute.get("background_workers",
                                                                              default_background_workers()))
-    start_spare(c)
+    if first is not None or zygotes is None:
+        start_spare(c, zygotes.ahead(first) if zygotes is not None else None)

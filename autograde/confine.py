@@ -17,8 +17,8 @@ runs bubblewrap (``BWRAP ARG ...``, built by ``autograde.sandbox.wrap``) with tw
   io_uring (``io_uring_setup``, ``io_uring_enter``, ``io_uring_register``), ``setns``, and
   ``unshare`` and ``clone`` with any flag that makes a namespace; ``clone3``, whose flags a filter
   cannot read, fails with ENOSYS (C libraries then fall back to ``clone``). A ``zygote`` filter
-  lets ``unshare(CLONE_NEWNS)`` through (each forked kernel gets a mount namespace of its own,
-  which needs CAP_SYS_ADMIN: kernels hold none) and each forked kernel adds the ``kernel`` filter
+  lets ``unshare`` of a mount or IPC namespace through (each forked kernel gets its own, which
+  needs CAP_SYS_ADMIN: kernels hold none) and each forked kernel adds the ``kernel`` filter
   (``KERNEL_FILTER``) before it runs anything else.
 
 When the filter or the user namespace cannot be made, nothing runs: one line on stderr says why
@@ -40,6 +40,8 @@ FAILED = 71
 NAMESPACES = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
               "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
               "CLONE_NEWNET": 0x40000000, "CLONE_NEWTIME": 0x00000080}
+#: What a zygote may unshare for each kernel it forks (``zygote_server.private_tmp``).
+ZYGOTE_UNSHARES = ("CLONE_NEWNS", "CLONE_NEWIPC")
 #: Refused whatever their arguments.
 REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "setns")
 #: The file a zygote reads the ``kernel`` filter from (in its home folder), for its kernels.
@@ -110,7 +112,7 @@ def build(kind: str) -> bytes:
             rule(_errno_action(errno.EPERM), name)
         rule(_errno_action(errno.ENOSYS), "clone3")
         for flag_name, flag in NAMESPACES.items():
-            if not (kind == "zygote" and flag_name == "CLONE_NEWNS"):
+            if not (kind == "zygote" and flag_name in ZYGOTE_UNSHARES):
                 rule(_errno_action(errno.EPERM), "unshare", flag)
             if flag_name != "CLONE_NEWTIME":  # clone(2)'s low byte is the exit signal
                 rule(_errno_action(errno.EPERM), "clone", flag, arg=_flags_argument())

@@ -11,8 +11,8 @@ The kernel's environment is an allow-list: no engine setting (such as the gradin
 reaches it. It talks over unix sockets in the scratch folder, where the grader's probes also
 exchange values.
 
-Given a zygote (``autograde.zygote``: one per submission for the pytest graders, one per run for
-nbgrader, where the grader is root), the kernel is forked from it instead of started cold: same
+Given a zygote (``autograde.zygote``: one per submission under both front ends, where the grader
+is root), the kernel is forked from it instead of started cold: same
 folders, user, limits and environment, inside the zygote's sandbox.
 
 Without a working sandbox the kernel does not start, unless unsandboxed grading is allowed
@@ -124,13 +124,20 @@ def unsandboxed_allowed() -> bool:
     return limits.env("ALLOW_UNSANDBOXED") == "1"
 
 
+def memory_line() -> str:
+    """What bounds a kernel's memory, for the isolation report: no cgroup counts a kernel's
+    processes and in-memory folders together yet, so each bound is stated."""
+    return (f"memory: no cgroup per kernel; each process at most {limits.MEMORY_MB} MiB of address space, "
+            f"in-memory folders (/tmp, /dev/shm, masks) {limits.TMPFS_BYTES // 2**20} MiB each")
+
+
 def require_sandbox(allowed: bool = False, user: kernel_user.KernelUser | None = None) -> str:
     """The isolation line of this run (with ``user``'s line, default that of a new kernel); raises
     ``SandboxUnavailable`` naming the fix when there is no sandbox and unsandboxed grading is not
     ``allowed`` (nor allowed by ``GD_GRADING_ALLOW_UNSANDBOXED``)."""
     ok, reason = probe()
     if ok or allowed or unsandboxed_allowed():
-        return f"{describe()}; {(user or kernel_user.for_new_kernel()).line()}"
+        return f"{describe()}; {(user or kernel_user.for_new_kernel()).line()}; {memory_line()}"
     raise SandboxUnavailable(
         f"refusing to grade without a sandbox: {reason}. Fix: install bubblewrap (Debian: apt-get install "
         "bubblewrap), or allow unsandboxed grading explicitly with GD_GRADING_ALLOW_UNSANDBOXED=1 "
@@ -241,13 +248,18 @@ class GradingKernelManager(AsyncKernelManager):
                               "unless the environment sets it); 0: TensorFlow's choice, one per core. "
                               "See autograde.resources.kernel_threads.").tag(config=True)
     zygote = Any(None, allow_none=True, help="An autograde.zygote.Zygote to fork the kernel from, when it "
-                                             "hides all this kernel must not see; else the kernel starts cold.").tag(config=True)
+                                             "hides all this kernel must not see (else the kernel starts cold), "
+                                             "or nbgrader's autograde.zygote.PerSubmission.").tag(config=True)
 
     scratch: Path | None = None
     sandbox: Sandbox | None = None
     user: kernel_user.KernelUser | None = None
     adopted: str | None = None  # the folder given to a kernel started ahead (autograde.kernel_pool)
     forked = False  # forked from ``zygote``
+    forked_from = None  # the zygote it was forked from
+    origin: str | None = None  # the folder the kernel was given (a private copy of it is its working folder)
+    student = ""  # whose notebook it runs, for the log (a front end sets it; else ``origin`` names it)
+    survivors: list = []  # processes of the kernel found alive after its notebook (then killed), reported
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
         self.isolation = require_sandbox(self.allow_unsandboxed, self.user)
@@ -260,16 +272,20 @@ class GradingKernelManager(AsyncKernelManager):
                        switch_user=bool(self.user.prefix))
 
     def _forking(self):
-        """The zygote to fork this kernel from, or None (start it cold)."""
-        z = self.zygote
+        """The zygote to fork this kernel from, or None (start it cold): ``zygote``, or under
+        nbgrader (``zygote.PerSubmission``) that of the submission whose folder the kernel is given."""
+        from autograde.zygote import of
+
+        z = of(self.zygote, self.origin)
         if z is None or self.user.uid is None or not z.covers(hidden_paths(self.hide)) or not z.ready():
             return None
         return z
 
     async def _async_pre_start_kernel(self, **kw):
         origin = Path(kw.get("cwd") or os.getcwd()).resolve()
+        self.origin = str(origin)
         self.user = kernel_user.for_new_kernel()
-        zygote = self._forking()
+        zygote = self.forked_from = self._forking()
         self.forked = zygote is not None
         # short path: unix socket names are limited to about 100 characters
         self.scratch = Path(tempfile.mkdtemp(prefix="gdk-", dir=zygote.root if zygote else None))
@@ -330,7 +346,7 @@ class GradingKernelManager(AsyncKernelManager):
         work = self.scratch / "work"
         copy_private(Path(origin).resolve(), work)
         self.user.give(work)
-        self.adopted = str(Path(origin).resolve())
+        self.adopted = self.origin = str(Path(origin).resolve())
 
     def write_connection_file(self, **kwargs) -> None:
         """Jupyter's connection file, readable by the kernel's user (group) but not writable by it."""
@@ -343,14 +359,31 @@ class GradingKernelManager(AsyncKernelManager):
         if not restart and self._created_context:  # the kernel is gone: nothing is left to deliver
             self.context.destroy(linger=0)  # (jupyter_client's linger of 100 ms held up each notebook's end)
         await super()._async_cleanup_resources(restart=restart)
-        if self.forked and not restart:  # what it started would live on in the zygote's sandbox
-            kernel_user.end_all(self.user.uid, self.zygote.pid_namespace)
+        if not restart:
+            self._end_everything()
         if getattr(self, "_stderr", None) and not restart:
             self._stderr.close()
         if self.scratch and not restart:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
+
+    def _end_everything(self) -> None:
+        """End every process the kernel started, and check that none is left: a cold kernel's went
+        with its sandbox's pid namespace; a forked kernel's live on in the zygote's, where every
+        process of its user is killed (zombie leaders with a live thread too). A survivor is killed
+        wherever it is when the uid is the kernel's own, and reported (``survivors``)."""
+        uid = self.user.uid if self.user is not None else None
+        if uid is None:
+            return
+        if self.forked:
+            kernel_user.end_all(uid, self.forked_from.pid_namespace)
+        left = kernel_user.gone(uid) if self.user.own else []
+        if left:
+            left = kernel_user.end_all(uid) or kernel_user.gone(uid)
+            self.survivors = left or ["killed after the notebook"]
+            self.log.error("%s: a process of the kernel outlived its notebook (uid %s)%s", self.student or self.origin,
+                           uid, f"; still running: pids {left}" if left else "; killed")
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         """Wait for the killed kernel to end, looking every 10 ms (jupyter_client looks every

@@ -35,24 +35,36 @@ _spares: dict[str, Future] = {}
 _started: list[GradingKernelManager] = []  # every spare's manager, as soon as it exists
 
 
-def settings_key(config) -> str:
-    """What a kernel's start depends on: its manager's settings and the environment it gets."""
+def _zygote(config, zygote=None):
+    """The zygote a spare for ``config`` is forked from: ``zygote``, or the configured one (under
+    nbgrader, the current submission's: ``zygote.of``)."""
+    from autograde.zygote import of
+
+    return zygote if zygote is not None else of(GradingKernelManager(config=config).zygote)
+
+
+def settings_key(config, zygote=None) -> str:
+    """What a kernel's start depends on: its manager's settings, the environment it gets and the
+    zygote it is forked from (``_zygote``: a spare serves only the submission whose zygote made it)."""
     km = GradingKernelManager(config=config)
     env = grading_kernel_env(dict(os.environ))
     engine = {k: v for k, v in os.environ.items() if k.startswith(limits.ENV_PREFIX)}  # hidden paths, uid...
-    zygote = None if km.zygote is None else id(km.zygote)  # a spare is forked from the session's own
+    zygote = _zygote(config, zygote)
+    zygote = None if zygote is None else id(zygote)
     text = json.dumps([km.memory_mb, sorted(str(p) for p in hidden_paths(km.hide)), km.allow_unsandboxed,
                        km.threads, zygote, sorted(env.items()), sorted(engine.items())])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def start_spare(config) -> None:
-    """Start a kernel with ``config`` in the background, unless one is waiting already."""
-    key = settings_key(config)
+def start_spare(config, zygote=None) -> None:
+    """Start a kernel with ``config`` in the background, unless one is waiting already; forked
+    from ``zygote`` (nbgrader: the next submission's) or the configured one (``_zygote``)."""
+    zygote = _zygote(config, zygote)
+    key = settings_key(config, zygote)
     with _lock:
         if key not in _spares:
             future = _spares[key] = Future()
-            _launcher().put((future, config))
+            _launcher().put((future, config, zygote))
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,9 +76,9 @@ def _launcher() -> queue.SimpleQueue:
 
     def serve() -> None:
         while True:
-            future, config = jobs.get()
+            future, config, zygote = jobs.get()
             try:
-                future.set_result(_start(config))
+                future.set_result(_start(config, zygote))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the spare
                 future.set_exception(exc)
 
@@ -92,8 +104,10 @@ def take(config) -> GradingKernelManager | None:
     return km
 
 
-def _start(config) -> GradingKernelManager:
+def _start(config, zygote=None) -> GradingKernelManager:
     km = GradingKernelManager(config=config)
+    if zygote is not None or km.zygote is not None:
+        km.zygote = zygote  # the one resolved when the spare was asked for, not whichever is current now
     with _lock:
         _started.append(km)
     empty = tempfile.mkdtemp(prefix="gdspare-")

@@ -29,7 +29,7 @@ from autograde import limits
 UID_BASE = 1_900_000_000
 #: Kernels of one grader process take uids UID_BASE + pid × 32 + 0…31 in turn: no two grader
 #: processes alive at once share a uid (a pid is below 2**22, so every uid stays below 2**31),
-#: and the 32 of a process are never alive at once.
+#: and a uid that any task still holds (a survivor, a zombie, a dead grader's kernel) is skipped.
 _PER_PROCESS = 32
 _counter = itertools.count()
 _lock = threading.Lock()
@@ -43,6 +43,8 @@ class KernelUser:
     uid: int | None
     prefix: tuple[str, ...]
     tasks: int | None
+    #: no other kernel runs as ``uid`` (not a fixed ``GD_GRADING_KERNEL_UID``): what runs as it is this kernel's
+    own: bool = False
 
     def line(self) -> str:
         """One line for the isolation report."""
@@ -63,7 +65,8 @@ class KernelUser:
 
 
 def proc_status(pid: int | str) -> dict[str, str]:
-    """The fields of ``/proc/PID/status`` (values unstripped); empty when the process is gone."""
+    """The fields of ``/proc/PID/status`` (``PID`` may be ``TGID/task/TID``; values unstripped);
+    empty when the process is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
             return dict(line.split(":", 1) for line in f if ":" in line)
@@ -89,42 +92,84 @@ def user_tasks(uid: int) -> int:
     return total
 
 
-def _processes_of(uid: int, pid_namespace: str | None) -> list[int]:
-    """The live (not zombie) processes of ``uid`` in ``pid_namespace`` (None: anywhere)."""
+def _live(pid: str, fields: dict[str, str]) -> bool:
+    """Whether the process ``pid`` still runs: not a zombie, or a zombie thread-group leader with
+    a thread that runs on (it holds CPU and memory, and SIGKILL to the group still ends it)."""
+    if not fields.get("State", "").strip().startswith("Z"):
+        return True
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    return any(t != pid and not proc_status(f"{pid}/task/{t}").get("State", "Z").strip().startswith("Z")
+               for t in threads)
+
+
+def _processes_of(uid: int, pid_namespace: str | None, zombies: bool = False) -> list[int]:
+    """The processes of ``uid`` in ``pid_namespace`` (None: anywhere) that still run (a zombie leader
+    with a live thread included); with ``zombies``, every one /proc lists (a uid is in use until
+    its last zombie is reaped)."""
     found = []
     for pid in pids():
         fields = proc_status(pid)
-        if str(uid) not in fields.get("Uid", "").split() or fields.get("State", "").strip().startswith("Z"):
+        if str(uid) not in fields.get("Uid", "").split() or not (zombies or _live(pid, fields)):
             continue
         try:
             if pid_namespace is None or os.readlink(f"/proc/{pid}/ns/pid") == pid_namespace:
                 found.append(int(pid))
-        except OSError:  # ended meanwhile
-            continue
+        except OSError:  # ended meanwhile (a zombie has no namespace to read: anywhere, then)
+            if pid_namespace is None:
+                found.append(int(pid))
     return found
 
 
-def end_all(uid: int, pid_namespace: str | None = None, rounds: int = 50) -> int:
+def end_all(uid: int, pid_namespace: str | None = None, rounds: int = 50) -> list[int]:
     """Kill every process of ``uid`` (a kernel's own user), forking or not, in ``pid_namespace``
-    (as ``/proc/PID/ns/pid`` names it; None: anywhere); the number still left after ``rounds``
-    sweeps (0 when all are gone)."""
+    (as ``/proc/PID/ns/pid`` names it; None: anywhere); the pids still running after ``rounds``
+    sweeps (empty when all are gone)."""
     for _ in range(rounds):
         pids = _processes_of(uid, pid_namespace)
         if not pids:
-            return 0
+            return []
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:  # ended meanwhile
                 pass
         time.sleep(0.01)
-    return len(_processes_of(uid, pid_namespace))
+    return _processes_of(uid, pid_namespace)
+
+
+def gone(uid: int, seconds: float = 2.0) -> list[int]:
+    """Wait up to ``seconds`` for every process of ``uid`` to be gone from /proc (zombies
+    included: their sandbox's init reaps them); the pids left (empty: none)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = _processes_of(uid, None, zombies=True)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
+
+
+def uids_in_use() -> set[int]:
+    """Every uid that a task on this machine holds (real, effective, saved or filesystem), zombies included."""
+    used = set()
+    for pid in pids():
+        used.update(int(u) for u in proc_status(pid).get("Uid", "").split() if u.isdigit())
+    return used
 
 
 def _next_uid() -> int:
+    """The next of this process's uids (``UID_BASE`` + pid × 32 + 0…31, in turn) that no task holds,
+    zombies included; raises RuntimeError when every one is still held."""
+    base = UID_BASE + os.getpid() * _PER_PROCESS
     with _lock:
-        n = next(_counter)
-    return UID_BASE + os.getpid() * _PER_PROCESS + n % _PER_PROCESS
+        used = uids_in_use()
+        for _ in range(_PER_PROCESS):
+            uid = base + next(_counter) % _PER_PROCESS
+            if uid not in used:
+                return uid
+    raise RuntimeError(f"no uid free for a kernel: processes hold every one of {base}-{base + _PER_PROCESS - 1}")
 
 
 def for_new_kernel() -> KernelUser:
@@ -140,4 +185,4 @@ def for_new_kernel() -> KernelUser:
     uid = int(setting) if setting else _next_uid()
     prefix = (setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
               "--inh-caps=-all", "--bounding-set=-all", "--")
-    return KernelUser(uid, prefix, limits.PROCESSES)
+    return KernelUser(uid, prefix, limits.PROCESSES, own=not setting)

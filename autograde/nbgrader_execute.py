@@ -57,23 +57,46 @@ class GradingExecute(GradingSession, Execute):
         return default_background_workers()
 
     def notebook_follows(self) -> bool:
-        """True unless this is the last student (by name) with a submission, and this is the
-        assignment's last notebook (nbgrader takes them by name) or the notebooks after it are
-        graded in the background: a spare left over is stopped at the end."""
+        """Whether nbgrader's next notebook in this process starts a kernel here: the next notebook
+        of this submission (unless graded in the background), or the next student's first notebook
+        when kernels are not forked (a spare forked for it comes from its own zygote: ``preprocess``).
+        A spare left over is stopped at the end."""
         meta = (self.resources or {}).get("nbgrader", {})
-        notebook, student = meta.get("notebook"), meta.get("student")
+        notebook = meta.get("notebook")
         if notebook is None:
             return False
         if notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0:
             return True  # (with background workers, the next notebook is graded there)
+        return self._per_submission() is None and self._next_submission() is not None
+
+    def _next_submission(self) -> Path | None:
+        """The folder nbgrader grades the next student in (``autograded/<student>/<assignment>``),
+        when this is the last notebook of this submission it grades here; None if none follows."""
+        meta = (self.resources or {}).get("nbgrader", {})
+        notebook, student = meta.get("notebook"), meta.get("student")
+        if notebook is None or (notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0):
+            return None
         work = _folder(self.resources)
         if len(work.parents) <= 2:  # not <root>/autograded/<student>/<assignment>
-            return False
+            return None
         try:
-            return any(d.name > str(student) and (d / work.name).is_dir()
-                       for d in (work.parents[2] / "submitted").iterdir())
+            later = sorted(d.name for d in (work.parents[2] / "submitted").iterdir()
+                           if d.name > str(student) and (d / work.name).is_dir())
         except OSError:
-            return False
+            return None
+        return work.parents[1] / later[0] / work.name if later else None
+
+    def _per_submission(self):
+        """nbgrader's zygotes (``autograde.zygote.PerSubmission``), or None where kernels start cold."""
+        from autograde.zygote import PerSubmission
+
+        z = self.config.GradingKernelManager.get("zygote") if "GradingKernelManager" in self.config else None
+        return z if isinstance(z, PerSubmission) else None
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.student = str(((self.resources or {}).get("nbgrader") or {}).get("student") or "")
+        return km
 
     def preprocess(self, nb, resources=None, km=None):
         self.log.info(describe())
@@ -82,6 +105,14 @@ class GradingExecute(GradingSession, Execute):
         self.budget = budget.of_submission(folder, self.submission_timeout)
         notebook = (resources.get("nbgrader") or {}).get("notebook")
         background.drop_all_but(folder)
+        zygotes = self._per_submission()
+        if zygotes is not None:  # this submission's zygote; every other one ends, with what is left of its kernels
+            zygotes.begin(folder)
+            following = self._next_submission()
+            if following is not None:  # the next student's zygote, and its first kernel, start meanwhile
+                from autograde import kernel_pool
+
+                kernel_pool.start_spare(self.config, zygotes.ahead(following))
         if notebook and self.background_workers > 0:
             self._schedule_following(folder, notebook)
         run = background.take((folder, notebook), nb) if notebook else None
@@ -125,6 +156,27 @@ class GradingExecute(GradingSession, Execute):
             session = GradingExecute(parent=self.parent, background_workers=0, spare_kernels=False)
             session.budget = self.budget  # the submission's, whichever session runs its notebooks
             background.schedule(key, nb, resources, session, self.background_workers)
+
+
+def first_submission(course: str | Path, args: list[str]) -> Path | None:
+    """The folder ``nbgrader autograde ARGS`` grades its first student in
+    (``<course>/autograded/<student>/<assignment>``: students by name, as nbgrader takes them),
+    when ``args`` name the assignment and at most one student plainly; else None."""
+    names = [a for a in args if not a.startswith("-")]
+    student = next((a.split("=", 1)[1] for a in args if a.startswith("--student=")), None)
+    if "--student" in args and args.index("--student") + 1 < len(args):
+        student = args[args.index("--student") + 1]
+        names = [n for n in names if n != student]
+    if not names or (student is not None and any(ch in student for ch in "*?[,")):
+        return None
+    assignment, course = names[0], Path(course)
+    try:
+        students = sorted(d.name for d in (course / "submitted").iterdir() if (d / assignment).is_dir())
+    except OSError:
+        return None
+    if student is not None:
+        students = [s for s in students if s == student]
+    return course / "autograded" / students[0] / assignment if students else None
 
 
 def default_background_workers() -> int:

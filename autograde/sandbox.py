@@ -83,7 +83,7 @@ _BASE_MOUNTS = [*_system_mounts(), "--dev", "/dev", "--proc", "/proc",
                   for arg in ("--perms", "01777", "--size", str(TMPFS_BYTES), "--tmpfs", folder)]]
 # As real root, bwrap keeps every capability unless told otherwise: with CAP_SYS_ADMIN the
 # command could unmount the masks over hidden paths or remount "/" read-write.
-_PROCESS = ["--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+_PROCESS = ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
 _SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
@@ -134,7 +134,7 @@ def _depth(path: Path) -> int:
 
 
 def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
-    """argv wrapped in bwrap: `/` read-only, fresh /dev, /proc and /tmp (tmpfs), `work` bound read-write at the same path and used as cwd and HOME (unless `home`), `writable` bound read-write, `readonly` re-bound read-only after the tmpfs/hide mounts, `hide` paths masked, --unshare-net (unless share_net), --unshare-pid, --die-with-parent, --new-session. Paths are resolved (absolute). Raises RuntimeError naming the reason when probe() is false.
+    """argv wrapped in bwrap: `/` read-only, fresh /dev, /proc and /tmp (tmpfs), `work` bound read-write at the same path and used as cwd and HOME (unless `home`), `writable` bound read-write, `readonly` re-bound read-only after the tmpfs/hide mounts, `hide` paths masked, --unshare-net (unless share_net), --unshare-pid, --unshare-ipc, --die-with-parent, --new-session. Paths are resolved (absolute). Raises RuntimeError naming the reason when probe() is false.
 
     Mounts after the fixed ones are ordered by path depth, so a folder's mount never covers
     a mount inside it: ``work`` or a ``readonly`` folder inside a hidden folder (or /tmp)

@@ -128,7 +128,7 @@ class ForkedKernelProvisioner(LocalProvisioner):
                    "stderr": str(km.scratch / "kernel-stderr.log"), "uid": km.user.uid,
                    "tmpfs_bytes": limits.TMPFS_BYTES, "argv": cmd[2:]}  # cmd: python limited_kernel.py ...
         try:
-            self.process = await asyncio.to_thread(km.zygote.spawn, request)
+            self.process = await asyncio.to_thread(km.forked_from.spawn, request)
         except RuntimeError as exc:  # start it cold, as without a zygote
             km.log.warning("%s; the kernel starts cold", exc)
             km.forked = False
@@ -272,30 +272,87 @@ class Zygote:
         self.close()
 
 
-_shared: dict[tuple[str, ...], Zygote] = {}
-_shared_lock = threading.Lock()
+class PerSubmission:
+    """nbgrader's zygotes: one per submission (nbgrader grades one student's notebooks after
+    another, the class in one process), never one for two students. ``begin(folder)`` makes the
+    submission graded in ``folder`` (``autograded/<student>/<assignment>``) the current one, ends
+    every other zygote (and so every process left of their kernels: their pid namespaces go) and
+    starts this one's unless ``ahead`` did; ``ahead(folder)`` starts the next submission's zygote
+    while the current one is still graded. A kernel is forked only from the zygote of the folder it
+    was given (``for_folder``): a background run or a spare of another submission starts cold."""
+
+    def __init__(self, hide: tuple[str, ...] | list[str] = ()):
+        self.hide = [Path(p) for p in hide]
+        self._lock = threading.Lock()
+        self._zygotes: dict[str, Zygote] = {}
+        self.current: Zygote | None = None
+
+    @staticmethod
+    def _key(folder) -> str:
+        return str(Path(folder).resolve())
+
+    def begin(self, folder) -> Zygote:
+        """The zygote of the submission in ``folder``, now the current one; the others end."""
+        key = self._key(folder)
+        with self._lock:
+            old = [z for k, z in self._zygotes.items() if k != key]
+            self._zygotes = {k: z for k, z in self._zygotes.items() if k == key}
+            if key not in self._zygotes:
+                self._zygotes[key] = Zygote(hide=self.hide)
+            self.current = self._zygotes[key]
+        for z in old:
+            z.close()
+        return self.current
+
+    def ahead(self, folder) -> Zygote:
+        """Start the zygote of the submission graded next, in ``folder``."""
+        key = self._key(folder)
+        with self._lock:
+            if key not in self._zygotes:
+                self._zygotes[key] = Zygote(hide=self.hide)
+            return self._zygotes[key]
+
+    def for_folder(self, folder) -> Zygote | None:
+        """The zygote of the submission in ``folder`` if it is the current one, else None."""
+        with self._lock:
+            z = self._zygotes.get(self._key(folder)) if folder else None
+            return z if z is not None and z is self.current else None
+
+    def close(self) -> None:
+        with self._lock:
+            zygotes = list(self._zygotes.values())
+            self._zygotes.clear()
+            self.current = None
+        for z in zygotes:
+            z.close()
+
+    def __deepcopy__(self, memo) -> PerSubmission:
+        return self
 
 
-def shared(hide: tuple[str, ...] | list[str] = ()) -> Zygote | None:
-    """This process's zygote for kernels that hide ``hide`` (nbgrader's, one for the whole run:
-    nbgrader grades one notebook at a time, and every process of a kernel's user is killed when its
-    notebook is done), started on first use and ended at exit; None where kernels are not forked.
-    Call it from the thread that lives longest (bubblewrap ends the zygote with that thread)."""
+_per_submission: list[PerSubmission] = []
+
+
+def per_submission(hide: tuple[str, ...] | list[str] = ()) -> PerSubmission | None:
+    """nbgrader's zygotes, one per submission (``PerSubmission``), ended at exit; None where
+    kernels are not forked. Call it from the thread that lives longest (bubblewrap ends a
+    zygote with the thread that started it: ``begin`` runs in nbgrader's main thread)."""
     if not supported()[0]:
         return None
-    from autograde.kernel_manager import hidden_paths
+    holder = PerSubmission(hide)
+    _per_submission.append(holder)
+    return holder
 
-    key = tuple(sorted(str(p) for p in hidden_paths(list(hide))))
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Zygote(hide=[Path(p) for p in hide])
-        return _shared[key]
+
+def of(zygote, folder=None) -> Zygote | None:
+    """The zygote to fork a kernel given ``folder`` from: ``zygote`` itself, or for nbgrader's
+    ``PerSubmission`` the one of ``folder``'s submission (with no folder, the current one)."""
+    if isinstance(zygote, PerSubmission):
+        return zygote.for_folder(folder) if folder is not None else zygote.current
+    return zygote
 
 
 @atexit.register
-def _close_shared() -> None:
-    with _shared_lock:
-        zygotes = list(_shared.values())
-        _shared.clear()
-    for z in zygotes:
-        z.close()
+def _close_all() -> None:
+    for holder in list(_per_submission):
+        holder.close()

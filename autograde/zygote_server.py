@@ -14,7 +14,8 @@ ends), then reads one JSON request per line on stdin and answers one JSON line p
 
 A request (``{"id", "scratch", "cwd", "env", "stderr", "uid", "tmpfs_bytes", "argv"}``) forks a
 child that becomes what ``limited_kernel.py`` started as that user in a sandbox of its own would
-be: in the zygote's session and process group, as a cold kernel is in its sandbox's; fresh /tmp and /dev/shm holding what the sandbox mounted there
+be: in the zygote's session and process group, as a cold kernel is in its sandbox's; an IPC namespace of
+its own; fresh /tmp and /dev/shm holding what the sandbox mounted there
 (read-only folders, masks) and, of the zygote's folder, only its own scratch folder (no other
 kernel's folders are visible); no capability left (bounding, ambient and inheritable sets
 cleared, no new privileges), checked before going on; its own user and group, no supplementary
@@ -38,7 +39,7 @@ import sys
 import limited_kernel
 
 _libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 #: per-mount options of /proc/self/mountinfo, as mount flags
@@ -97,10 +98,11 @@ def _mount_point(path: str, folder: bool) -> None:
 
 
 def private_tmp(scratch: str, tmpfs_bytes: int) -> None:
-    """A mount namespace of the caller's own with fresh /tmp and /dev/shm, in which the sandbox's
+    """A mount and an IPC namespace of the caller's own (no System V memory, semaphore or queue of
+    another kernel), with fresh /tmp and /dev/shm, in which the sandbox's
     mounts there (read-only folders, masks) are put back as they were, and of the zygote's folder
     only ``scratch``: the view of a kernel started cold in a sandbox of its own."""
-    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     tops, zygote_root = ("/tmp", "/dev/shm"), os.path.dirname(scratch)
     replay, scratch_flags = [], MS_NOSUID | MS_NODEV

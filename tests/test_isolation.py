@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from autograde import confine, zygote
+from autograde import confine, kernel_user, zygote
 from tests.test_kernel_manager import require_bubblewrap
 from tests.test_zygote import run, settings
 
@@ -52,13 +52,15 @@ print(json.dumps({
     "io_uring_setup": outcome(libc.syscall(425, 8, params)),
     "threads": __import__("threading").Thread(target=lambda: None).start() is None,
     "seccomp": [l.split()[1] for l in open("/proc/self/status") if l.startswith("Seccomp:")][0],
+    "own ipc": os.readlink("/proc/self/ns/ipc") != os.environ["GD_HOST_IPC"],
 }))
 """
 
 REFUSED = {"unshare -Ur": 1, "unshare -pf": 1, "user namespace": "EPERM", "pid namespace": "EPERM",
            "network namespace": "EPERM", "mount namespace": "EPERM", "clone, new user namespace": "EPERM",
            "clone, new pid namespace": "EPERM", "setns": "EPERM", "tmpfs": "EPERM", "io_uring_setup": "EPERM",
-           "threads": True, "seccomp": "2"}
+           "threads": True, "seccomp": "2", "own ipc": True}
+HOST = {"GD_HOST_IPC": os.readlink("/proc/self/ns/ipc")}
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def folders(tmp_path):
 def test_a_kernel_started_cold_makes_no_namespace_and_no_io_uring(folders):
     require_bubblewrap()
     hidden, work = folders
-    out, km = run(work, [GROW], settings([hidden]))
+    out, km = run(work, [GROW], settings([hidden]), HOST)
     assert not km.forked
     assert json.loads(out[0]) == REFUSED
 
@@ -82,7 +84,7 @@ def test_a_forked_kernel_makes_no_namespace_and_no_io_uring(folders):
     require_bubblewrap()
     hidden, work = folders
     with zygote.Zygote(hide=[hidden]) as z:
-        out, km = run(work, [GROW], settings([hidden], z))
+        out, km = run(work, [GROW], settings([hidden], z), HOST)
     assert km.forked
     assert json.loads(out[0]) == REFUSED
 
@@ -166,3 +168,189 @@ def test_a_root_graders_user_namespace_holds_no_user_namespace_and_maps_every_ui
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
     finally:
         os.close(fd)
+
+
+# ---- Under nbgrader, a class: what one student's kernel does never reaches another's ----------
+
+#: The attacker's extra cell: a listener on loopback, a double-forked daemon whose thread-group
+#: leader exits while a thread runs on (named ``gd-daemon``), which kills what it can see of other
+#: users and connects to every port on loopback; the kernel tries another uid.
+ATTACK = r"""
+import ctypes, os, platform, signal, socket, threading, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]   # exit(2): this thread only
+def ports():
+    for line in open("/proc/net/tcp").readlines()[1:]:
+        f = line.split()
+        if f[3] == "0A":
+            yield int(f[1].split(":")[1], 16)
+def haunt():
+    libc = ctypes.CDLL(None)
+    libc.prctl(15, b"gd-daemon", 0, 0, 0)
+    me = os.getuid()
+    while True:
+        for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+            try:
+                if int(open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[0]) != me:
+                    os.kill(int(pid), signal.SIGKILL)
+            except (OSError, IndexError, ValueError):
+                pass
+        for port in ports():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).sendall(b"\x00" * 65536)
+            except OSError:
+                pass
+        time.sleep(0.05)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        threading.Thread(target=haunt).start()
+        time.sleep(0.2)
+        ctypes.CDLL(None).syscall(EXIT, 0)
+    os._exit(0)
+os.wait()
+for uid in (os.getuid() - 1, os.getuid() + 1):
+    try:
+        os.setuid(uid)
+    except OSError:
+        pass
+time.sleep(1)
+"""
+
+#: The honest student's extra cell: marks its kernel (``gd-honest``) and reports whatever of
+#: another user it can reach on loopback or see among the processes.
+PROBE = r"""
+import ctypes, os, socket
+ctypes.CDLL(None).prctl(15, b"gd-honest", 0, 0, 0)
+me, reached = os.getuid(), []
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    if f[3] == "0A" and int(f[7]) != me:
+        try:
+            socket.create_connection(("127.0.0.1", int(f[1].split(":")[1], 16)), timeout=1).close()
+            reached.append(f[7])
+        except OSError:
+            pass
+seen = set()
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        seen.add(int(open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[0]))
+    except (OSError, IndexError):
+        pass
+print("reached:", reached, "other users:", sorted(seen - {me, 0}))
+"""
+
+
+class Watch:
+    """Looks at the machine's tasks every 20 ms: when a ``gd-daemon`` thread and a ``gd-honest``
+    process were seen."""
+
+    def __init__(self):
+        import threading
+
+        self.daemon: list[float] = []
+        self.honest: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import time
+
+        while not self._stop.wait(0.02):
+            now = time.monotonic()
+            for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+                try:
+                    tasks = os.listdir(f"/proc/{pid}/task")
+                except OSError:
+                    continue
+                for tid in tasks:
+                    try:
+                        comm = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+                    except OSError:
+                        continue
+                    if comm == "gd-daemon":
+                        self.daemon.append(now)
+                    elif comm == "gd-honest":
+                        self.honest.append(now)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+
+def _class_run(tmp, students: dict[str, str]):
+    """``nbgrader autograde`` of a class whose students submit the linear-system solution with an
+    extra cell each (``students``: name -> cell), watched; (scores, the honest notebook, log, watch)."""
+    import nbformat
+
+    from autograde import course as nbg
+    from autograde.registry import ASSIGNMENT
+    from tests.test_sandbox import ROOT
+
+    course = nbg.make_course(tmp)
+    nbg.generate_release(course)
+    solution = nbformat.read(ROOT / "tests" / "submissions" / "01_linear_system" / "solution.ipynb", 4)
+    for name, cell in students.items():
+        nb = nbformat.from_dict(json.loads(json.dumps(solution)))
+        nb.cells.insert(1, nbformat.v4.new_code_cell(cell))
+        path = tmp / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        nbg.submit(course, name, {"01_linear_system": path})
+    watch = Watch()
+    try:
+        log = nbg.autograde(course, check=False)
+    finally:
+        watch.stop()
+    graded = nbformat.read(course / "autograded" / "b-honest" / ASSIGNMENT / "01_linear_system.ipynb", 4)
+    outputs = [[{k: v for k, v in o.items() if k != "execution_count"} for o in c.get("outputs", [])]
+               for c in graded.cells]
+    return nbg.gradebook_scores(course)["b-honest"], outputs, log, watch
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="the attack's exit(2) number")
+def test_under_nbgrader_an_attacker_changes_nothing_for_the_student_graded_after_it(tmp_path):
+    require_bubblewrap()
+    alone = _class_run(tmp_path / "alone", {"b-honest": PROBE})
+    attacked = _class_run(tmp_path / "attacked", {"a-attacker": ATTACK, "b-honest": PROBE})
+    scores, outputs, log, watch = attacked
+    assert watch.daemon, "the attacker's daemon never ran (the attack is broken)"
+    assert watch.honest, "the honest kernel was never seen (the probe is broken)"
+    assert max(watch.daemon) < min(watch.honest), "a process of the attacker lived on while the honest student ran"
+    assert "outlived its notebook" not in log, log[-3000:]
+    assert scores == alone[0] and sum(scores.values()) > 0
+    probe_output = next(o for o in outputs if o and "reached:" in o[0].get("text", ""))
+    assert probe_output[0]["text"] == "reached: [] other users: []\n"
+    assert outputs == alone[1], "the honest student's graded notebook differs"
+
+
+#: A double-forked daemon whose thread-group leader exits while its thread runs on.
+DAEMON = r"""
+import ctypes, os, platform, threading, time
+EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        threading.Thread(target=lambda: [time.sleep(0.01) for _ in iter(int, 1)]).start()
+        time.sleep(0.1)
+        ctypes.CDLL(None).syscall(EXIT, 0)
+    os._exit(0)
+os.wait()
+time.sleep(0.5)
+print(os.getuid())
+"""
+
+
+@root_only
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="the daemon's exit(2) number")
+def test_a_daemon_with_a_zombie_leader_ends_with_its_forked_kernels_notebook(folders):
+    require_bubblewrap()
+    hidden, work = folders
+    with zygote.Zygote(hide=[hidden]) as z:
+        out, km = run(work, [DAEMON], settings([hidden], z))
+        assert km.forked
+        uid = int(out[0])
+        assert kernel_user._processes_of(uid, None, zombies=True) == [], "a process of the kernel outlived it"
+        assert km.survivors == [], "the notebook's own end missed the daemon"

@@ -33,6 +33,7 @@ def test_kernels_of_grader_processes_alive_at_once_never_share_a_uid(monkeypatch
         monkeypatch.setattr(kernel_user, "_counter", kernel_user.itertools.count())
         return [kernel_user._next_uid() for _ in range(kernels)]
 
+    monkeypatch.setattr(kernel_user, "uids_in_use", set)
     pids = (300, 300 + 4096, 300 + 2**12 * 7, 301, 2**22 - 1)
     taken = [set(uids(pid)) for pid in pids]
     assert all(not (a & b) for i, a in enumerate(taken) for b in taken[i + 1:])
@@ -84,10 +85,74 @@ def test_ending_a_kernels_processes_spares_the_same_uid_in_another_pid_namespace
         while kernel_user.user_tasks(uid) == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         here = os.readlink(f"/proc/{sleeper.pid}/ns/pid")
-        assert kernel_user.end_all(uid, "pid:[0]") == 0, "nothing of the uid is in that namespace"
+        assert kernel_user.end_all(uid, "pid:[0]") == [], "nothing of the uid is in that namespace"
         assert sleeper.poll() is None, "a process of the same uid elsewhere was killed"
-        assert kernel_user.end_all(uid, here) == 0
+        assert kernel_user.end_all(uid, here) == []
         assert sleeper.wait(5) == -signal.SIGKILL
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+#: A process whose thread-group leader exits while a thread runs on: the leader is a zombie.
+ZOMBIE_LEADER = """
+import os, sys, threading, time
+def spin():
+    os.write(int(sys.argv[1]), b"x")
+    while True:
+        time.sleep(0.01)
+threading.Thread(target=spin).start()
+time.sleep(0.2)
+import ctypes
+ctypes.CDLL(None).syscall(60, 0)  # exit(2) of the leader alone (x86_64); the thread runs on
+"""
+
+
+def _as(uid: int, *argv: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv], **kw)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or os.uname().machine != "x86_64",
+                    reason="needs root (another user) and x86_64's exit(2) number")
+def test_a_zombie_leader_with_a_live_thread_is_found_and_ended():
+    import sys
+
+    uid = kernel_user.UID_BASE - 3
+    r, w = os.pipe()
+    proc = _as(uid, sys.executable, "-c", ZOMBIE_LEADER, str(w), pass_fds=(w,))
+    os.close(w)
+    try:
+        assert os.read(r, 1) == b"x"
+        deadline = time.monotonic() + 5
+        while not kernel_user.proc_status(proc.pid).get("State", "").strip().startswith("Z"):
+            assert time.monotonic() < deadline, "the leader did not exit"
+            time.sleep(0.01)
+        assert kernel_user._processes_of(uid, None) == [proc.pid], "the running thread was missed"
+        assert uid in kernel_user.uids_in_use()
+        assert kernel_user.end_all(uid) == []
+        assert proc.wait(5) == -signal.SIGKILL
+        assert kernel_user.gone(uid) == []
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(r)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+def test_a_uid_is_never_handed_out_while_a_process_holds_it(monkeypatch):
+    """Even a zombie holds its uid: the next kernel gets the next free one."""
+    monkeypatch.setattr(kernel_user, "_counter", kernel_user.itertools.count())
+    taken = kernel_user.UID_BASE + os.getpid() * kernel_user._PER_PROCESS
+    zombie = _as(taken, "true")
+    sleeper = _as(taken + 1, "sleep", "60")
+    try:
+        deadline = time.monotonic() + 5
+        while not kernel_user.proc_status(zombie.pid).get("State", "").strip().startswith("Z") \
+                or kernel_user.user_tasks(taken + 1) == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert kernel_user._next_uid() == taken + 2
+    finally:
+        sleeper.kill()
+        for p in (zombie, sleeper):
+            p.wait()
