@@ -326,6 +326,50 @@ def test_under_nbgrader_an_attacker_changes_nothing_for_the_student_graded_after
     assert outputs == alone[1], "the honest student's graded notebook differs"
 
 
+# ---- No kernel outlives its grader ---------------------------------------------------------------
+
+GRADER = r"""
+import os, subprocess, sys, time
+kernel = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env={**os.environ, "JPY_PARENT_PID": str(os.getpid())})
+print(kernel.pid, flush=True)
+time.sleep(60)
+"""
+KERNEL = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "")
+from autograde.limited_kernel import die_with_grader
+die_with_grader()
+time.sleep(60)
+"""
+
+
+def test_a_kernel_started_without_a_sandbox_ends_with_its_grader():
+    """The unsandboxed path (``setpriv`` only, or no user switch): the kernel's parent is the grader,
+    and the kernel is killed when it ends (``limited_kernel.die_with_grader``)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_sandbox import ROOT
+
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, KERNEL], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        kernel = int(grader.stdout.readline())
+        time.sleep(1)  # the kernel has imported and asked to die with its parent
+        assert os.path.exists(f"/proc/{kernel}")
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+        deadline = time.monotonic() + 10
+        while kernel_user.proc_status(kernel).get("State", "Z").strip()[:1] != "Z":
+            assert time.monotonic() < deadline, "the kernel outlived its grader"
+            time.sleep(0.05)
+    finally:
+        grader.kill()
+        grader.wait()
+
+
 #: A double-forked daemon whose thread-group leader exits while its thread runs on.
 DAEMON = r"""
 import ctypes, os, platform, threading, time
