@@ -4,7 +4,7 @@ A cold grading kernel spends 4-5 s of CPU importing TensorFlow, and a submission
 notebooks. A ``Zygote`` is one process (``zygote_server.py``) in a bubblewrap sandbox that hides
 what every kernel forked from it must not see (``kernel_manager.hidden_paths``); it imports the
 exercises' warm-up code once, while the grader starts up. The pytest graders start one per
-submission (its folder hidden too), nbgrader one per run (``shared``). Each notebook's kernel is
+submission (its folder hidden too), nbgrader one per submission too (``PerSubmission``). Each notebook's kernel is
 then a fork of it (``ForkedKernelProvisioner``, used by ``GradingKernelManager`` when given a
 zygote that hides all the kernel must not see): its own user, task cap, memory and file limits,
 fresh /tmp and /dev/shm holding only its own scratch folder of the zygote's, no capabilities, and
