@@ -23,6 +23,7 @@ from autograde.exercises.linear_system import reference as ref
 from autograde.judge import in_process_kernel
 from autograde.notebook import answer_namespace
 from autograde.registry import SOURCES
+from autograde.returned import Value
 from gdkit.tolerance import rel_error
 
 NOTEBOOK = "01_linear_system"
@@ -47,7 +48,9 @@ def calibrate(seed: int, kernel=None) -> dict:
     row["early_max_error"] = max(rel_error(loop_points[e - 1, r], s.solution)
                                  for r, ((s, _), e) in enumerate(zip(loop_runs, loop_stops, strict=True)))
     if kernel is not None:  # the source's answers in float32, through the probes
+        shape = (len(runs), 2)
         got = kernel.call(f"{checks.PROBES}:probe_solve", ("linear_system_loss", "gradient_step"),
+                          {"v": Value(shape, finite=False), "early": Value(shape, finite=False)},
                           A=np.stack([s.A for s, _ in runs]).astype(np.float32),
                           b=np.stack([s.b for s, _ in runs]).astype(np.float32),
                           v0=np.stack([v0 for _, v0 in runs]).astype(np.float32), epochs=stops, lr=ref.LR)
