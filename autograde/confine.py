@@ -1,8 +1,10 @@
 """What a sandbox may not do to grow: make namespaces, or use io_uring.
 
-    python -S -E confine.py {kernel|zygote} BWRAP [BWRAP_ARG ...]
+    python -S -E confine.py {kernel|zygote} [--join PROCS_FILES] BWRAP [BWRAP_ARG ...]
 
-runs bubblewrap (``BWRAP ARG ...``, built by ``autograde.sandbox.wrap``) with two more walls:
+runs bubblewrap (``BWRAP ARG ...``, built by ``autograde.sandbox.wrap``), first joining the
+kernel's cgroup (``--join``: its ``cgroup.procs`` files, ``os.pathsep``-separated;
+``autograde.cgroup``) so that everything the sandbox starts is counted there, with two more walls:
 
 - **a user namespace in which no user namespace can be made.** A user namespace gives every
   capability back to whoever makes it (a tmpfs of any size, a pid namespace no scan of the host
@@ -204,11 +206,26 @@ def bwrap_options(kind: str) -> list[str]:
     return [*options, "--seccomp", str(seccomp)]
 
 
+def join(procs_files: list[str]) -> None:
+    """Move this process into the cgroup whose ``cgroup.procs`` files are given."""
+    for procs in procs_files:
+        try:
+            with open(procs, "w", encoding="ascii") as f:
+                f.write(str(os.getpid()))
+        except OSError as exc:
+            raise Unavailable(f"the kernel's cgroup cannot be joined ({procs}: {exc.strerror})") from None
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[0] not in ("kernel", "zygote"):
-        sys.exit(f"usage: {sys.argv[0]} kernel|zygote BWRAP [ARG ...]")
-    kind, bwrap, rest = argv[0], argv[1], argv[2:]
+        sys.exit(f"usage: {sys.argv[0]} kernel|zygote [--join PROCS_FILES] BWRAP [ARG ...]")
+    kind, argv = argv[0], argv[1:]
+    procs = []
+    if argv[:1] == ["--join"] and len(argv) > 2:
+        procs, argv = [p for p in argv[1].split(os.pathsep) if p], argv[2:]
+    bwrap, rest = argv[0], argv[1:]
     try:
+        join(procs)
         options = bwrap_options(kind)
     except Unavailable as exc:
         os.write(2, f"gdgrade: the sandbox cannot be closed: {exc}\n".encode())

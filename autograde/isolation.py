@@ -25,13 +25,16 @@ CONTRACT = (
      "GradingKernelManager._end_everything (the check)"),
     ("no kernel outlives its grader",
      "bubblewrap's --die-with-parent; limited_kernel.die_with_grader without a sandbox"),
+    ("a kernel's memory is counted over all its processes and in-memory folders, its tasks capped, "
+     "and all of it ended at once, where the host gives the grader cgroups",
+     "autograde/cgroup.py, joined by autograde/confine.py (cold) or the grader (forked)"),
     ("no kernel holds a capability or can gain one",
      "bubblewrap's --cap-drop ALL, setpriv / zygote_server.become, no new privileges"),
 )
 
 #: What the contract does not cover yet.
 NOT_YET = (
-    "memory counted over all of a kernel's processes and in-memory folders (a cgroup per kernel): "
-    "today each process's address space, the task cap and each in-memory folder's size bound it",
+    "where the host gives the grader no cgroup, memory is not counted over all of a kernel's processes "
+    "and in-memory folders: each process's address space, the task cap and each folder's size bound it",
     "forked kernels of one submission share its zygote's pid and network namespaces",
 )

@@ -36,7 +36,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Bool, DottedObjectName, Integer, List, Type, Unicode
 
-from autograde import kernel_user, limits
+from autograde import cgroup, kernel_user, limits
+from autograde.cgroup import Cgroup
 from autograde.registry import data_env, data_hidden, data_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
@@ -124,11 +125,14 @@ def unsandboxed_allowed() -> bool:
     return limits.env("ALLOW_UNSANDBOXED") == "1"
 
 
+#: Tasks of a cold kernel's cgroup besides the kernel's own: bubblewrap and the sandbox's init.
+CGROUP_EXTRA_TASKS = 4
+
+
 def memory_line() -> str:
-    """What bounds a kernel's memory, for the isolation report: no cgroup counts a kernel's
-    processes and in-memory folders together yet, so each bound is stated."""
-    return (f"memory: no cgroup per kernel; each process at most {limits.MEMORY_MB} MiB of address space, "
-            f"in-memory folders (/tmp, /dev/shm, masks) {limits.TMPFS_BYTES // 2**20} MiB each")
+    """What bounds a kernel's memory, for the isolation report: a cgroup per kernel where the host
+    gives one (``autograde.cgroup``), else each bound that holds instead."""
+    return cgroup.line(limits.MEMORY_MB, limits.PROCESSES, limits.TMPFS_BYTES // 2**20)
 
 
 def require_sandbox(allowed: bool = False, user: kernel_user.KernelUser | None = None) -> str:
@@ -260,6 +264,7 @@ class GradingKernelManager(AsyncKernelManager):
     origin: str | None = None  # the folder the kernel was given (a private copy of it is its working folder)
     student = ""  # whose notebook it runs, for the log (a front end sets it; else ``origin`` names it)
     survivors: list = []  # processes of the kernel found alive after its notebook (then killed), reported
+    cgroup: Cgroup | None = None  # the kernel's (autograde.cgroup), where the host gives one
 
     def _sandbox_for(self, work: Path) -> Sandbox | None:
         self.isolation = require_sandbox(self.allow_unsandboxed, self.user)
@@ -269,7 +274,8 @@ class GradingKernelManager(AsyncKernelManager):
         return Sandbox(work=work, hide=hidden_paths(self.hide),
                        readonly=(LAUNCHER, *python_paths(), *data_paths()),
                        writable=(self.scratch,), home=self.scratch / "home",
-                       switch_user=bool(self.user.prefix))
+                       switch_user=bool(self.user.prefix),
+                       cgroup=tuple(self.cgroup.procs_files) if self.cgroup else ())
 
     def _forking(self):
         """The zygote to fork this kernel from, or None (start it cold): ``zygote``, or under
@@ -285,6 +291,9 @@ class GradingKernelManager(AsyncKernelManager):
         origin = Path(kw.get("cwd") or os.getcwd()).resolve()
         self.origin = str(origin)
         self.user = kernel_user.for_new_kernel()
+        # a cold kernel's sandbox starts in it; a forked kernel is moved in as soon as it is forked
+        self.cgroup = Cgroup.make(f"gdk-{uuid.uuid4().hex[:12]}", self.memory_mb,
+                                  None if self.user.tasks is None else self.user.tasks + CGROUP_EXTRA_TASKS)
         zygote = self.forked_from = self._forking()
         self.forked = zygote is not None
         # short path: unix socket names are limited to about 100 characters
@@ -373,6 +382,9 @@ class GradingKernelManager(AsyncKernelManager):
         with its sandbox's pid namespace; a forked kernel's live on in the zygote's, where every
         process of its user is killed (zombie leaders with a live thread too). A survivor is killed
         wherever it is when the uid is the kernel's own, and reported (``survivors``)."""
+        if self.cgroup is not None:  # everything the kernel started is in it: ended at once
+            self.cgroup.end()
+            self.cgroup = None
         uid = self.user.uid if self.user is not None else None
         if uid is None:
             return

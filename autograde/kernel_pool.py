@@ -140,6 +140,8 @@ def stop(km: GradingKernelManager) -> None:
             km.provisioner.process.wait(10)
     except Exception:  # noqa: BLE001 - already gone
         pass
+    if km.cgroup is not None:
+        km.cgroup.end()
     if km.scratch:
         shutil.rmtree(km.scratch, ignore_errors=True)
 

@@ -55,6 +55,8 @@ class Sandbox:
     #: the command gives its children mount namespaces of their own (``autograde.zygote``): it
     #: also keeps CAP_SYS_ADMIN, which each child drops with the rest before running anything else
     mounts: bool = False
+    #: the ``cgroup.procs`` files of the cgroup the sandbox runs in (``autograde.cgroup``), if any
+    cgroup: tuple[str, ...] = ()
 
 
 # Namespaces and process options shared by probe() and wrap().
@@ -87,10 +89,11 @@ _PROCESS = ["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-sessio
 _SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
-def _confined(kind: str, bwrap: str) -> list[str]:
+def _confined(kind: str, bwrap: str, cgroup: tuple[str, ...] = ()) -> list[str]:
     """The start of a command line that runs ``bwrap`` with its ``kind`` of confinement
-    (``autograde.confine``: no new namespaces, no io_uring)."""
-    return [sys.executable, "-S", "-E", str(CONFINE), kind, bwrap]
+    (``autograde.confine``: no new namespaces, no io_uring), in ``cgroup`` (procs files) if any."""
+    join = ["--join", os.pathsep.join(cgroup)] if cgroup else []
+    return [sys.executable, "-S", "-E", str(CONFINE), kind, *join, bwrap]
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,7 +176,8 @@ def wrap(sandbox: Sandbox, argv: list[str]) -> list[str]:
             mounts.append((_depth(path), -1, ["--perms", "0755", "--dir", str(path)]))
     mounts.sort(key=lambda m: (m[0], m[1], m[2]))  # same depth: leading folders, binds, read-only, masks
 
-    cmd = [*_confined("zygote" if sandbox.mounts else "kernel", shutil.which("bwrap") or "bwrap"), *_BASE_MOUNTS]
+    cmd = [*_confined("zygote" if sandbox.mounts else "kernel", shutil.which("bwrap") or "bwrap", sandbox.cgroup),
+           *_BASE_MOUNTS]
     for _, _, args in mounts:
         cmd += args
     # the sandbox's own root is an in-memory folder holding the mount points: read-only, so that

@@ -134,6 +134,8 @@ class ForkedKernelProvisioner(LocalProvisioner):
             km.forked = False
             km.sandbox = km._sandbox_for(Path(kwargs["cwd"]))
             return await super().launch_kernel(wrap(km.sandbox, [*km.user.prefix, *cmd]), **kwargs)
+        if km.cgroup is not None:  # before any cell runs: what the kernel starts is counted there too
+            km.cgroup.join(self.process.pid)
         # signals go to the kernel alone: its process group is the zygote's (what the kernel
         # started is ended by GradingKernelManager, every process of the kernel's user)
         self.pid, self.pgid = self.process.pid, None

@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from autograde import confine, kernel_user, zygote
+from autograde import cgroup, confine, kernel_user, zygote
 from tests.test_kernel_manager import require_bubblewrap
 from tests.test_zygote import run, settings
 
@@ -398,3 +398,46 @@ def test_a_daemon_with_a_zombie_leader_ends_with_its_forked_kernels_notebook(fol
         uid = int(out[0])
         assert kernel_user._processes_of(uid, None, zombies=True) == [], "a process of the kernel outlived it"
         assert km.survivors == [], "the notebook's own end missed the daemon"
+
+
+# ---- Memory counted over every process and in-memory folder of a kernel ------------------------
+
+COUNTED = r"""
+import json, os
+lines = open("/proc/self/cgroup").read().splitlines()
+v1 = [l.split(":", 2)[2] for l in lines if "memory" in l.split(":")[1].split(",")]
+if v1:
+    folder = "/sys/fs/cgroup/memory" + v1[0]
+    limit, usage = "memory.limit_in_bytes", "memory.usage_in_bytes"
+else:
+    folder = "/sys/fs/cgroup" + [l.split(":", 2)[2] for l in lines if l.startswith("0::")][0]
+    limit, usage = "memory.max", "memory.current"
+read = lambda name: int(open(os.path.join(folder, name)).read())
+before = read(usage)
+with open("/dev/shm/fill", "wb") as f:
+    for _ in range(200):
+        f.write(b"x" * 2**20)
+print(json.dumps({"limit_mb": read(limit) // 2**20, "tmpfs_counted_mb": (read(usage) - before) // 2**20,
+                  "own": os.path.basename(folder).startswith("gdk-")}))
+"""
+
+
+def _counted(work, config):
+    out, km = run(work, [COUNTED], config)
+    return json.loads(out[0]), km
+
+
+@pytest.mark.skipif(cgroup._parents() is None, reason="the host gives the grader no cgroup to make")
+def test_a_kernels_cgroup_counts_its_in_memory_folders_and_goes_with_it(folders):
+    require_bubblewrap()
+    hidden, work = folders
+    kinds = [("cold", None)]
+    with zygote.Zygote(hide=[hidden]) as z:
+        if os.geteuid() == 0:
+            kinds.append(("forked", z))
+        for kind, z_ in kinds:
+            seen, km = _counted(work, settings([hidden], z_))
+            assert km.forked == (kind == "forked")
+            assert seen["own"] and seen["limit_mb"] == 3072, (kind, seen)
+            assert seen["tmpfs_counted_mb"] >= 190, (kind, seen)
+            assert km.cgroup is None, "the cgroup was not ended with the notebook"
