@@ -181,8 +181,8 @@ listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 listener.listen(64)
 EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]   # exit(2): this thread only
-def ports():
-    for line in open("/proc/net/tcp").readlines()[1:]:
+def ports():  # (/proc/net is the thread-group leader's: gone with it)
+    for line in open("/proc/thread-self/net/tcp").readlines()[1:]:
         f = line.split()
         if f[3] == "0A":
             yield int(f[1].split(":")[1], 16)
@@ -313,8 +313,9 @@ def _class_run(tmp, students: dict[str, str]):
 @pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64"), reason="the attack's exit(2) number")
 def test_under_nbgrader_an_attacker_changes_nothing_for_the_student_graded_after_it(tmp_path):
     require_bubblewrap()
-    alone = _class_run(tmp_path / "alone", {"b-honest": PROBE})
-    attacked = _class_run(tmp_path / "attacked", {"a-attacker": ATTACK, "b-honest": PROBE})
+    # a student after the honest one: its spare kernel starts while the honest student is graded
+    alone = _class_run(tmp_path / "alone", {"b-honest": PROBE, "c-later": "pass"})
+    attacked = _class_run(tmp_path / "attacked", {"a-attacker": ATTACK, "b-honest": PROBE, "c-later": "pass"})
     scores, outputs, log, watch = attacked
     assert watch.daemon, "the attacker's daemon never ran (the attack is broken)"
     assert watch.honest, "the honest kernel was never seen (the probe is broken)"
