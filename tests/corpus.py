@@ -760,7 +760,7 @@ def system_loss(A, b, v):
          dict.fromkeys(LS_FULL, "not written yet")),
     Case("replaces_the_reporting_functions", (LS, "untouched"),
          _append(REPLACE_REPORTING, after="setup_linear_system"), ZERO_LS,
-         dict.fromkeys(LS_FULL, "which the grader did not ask for")),
+         dict.fromkeys(LS_FULL, "asked for")),
     Case("forges_values_from_cell_text_in_and_a_thread", (LS, "untouched"),
          _append(FORGE_FROM_CELL_TEXT, after="setup_linear_system"), ZERO_LS,
          dict.fromkeys(LS_FULL, "not written yet")),
