@@ -332,18 +332,23 @@ class PerSubmission:
         return self
 
 
-_per_submission: list[PerSubmission] = []
+_per_submission: dict[tuple[str, ...], PerSubmission] = {}
+_per_submission_lock = threading.Lock()
 
 
 def per_submission(hide: tuple[str, ...] | list[str] = ()) -> PerSubmission | None:
-    """nbgrader's zygotes, one per submission (``PerSubmission``), ended at exit; None where
-    kernels are not forked. Call it from the thread that lives longest (bubblewrap ends a
-    zygote with the thread that started it: ``begin`` runs in nbgrader's main thread)."""
+    """This process's zygotes for kernels that hide ``hide``, one per submission
+    (``PerSubmission``: nbgrader reads its configuration more than once, and gets the same one
+    each time), ended at exit; None where kernels are not forked. Call it from the thread that
+    lives longest (bubblewrap ends a zygote with the thread that started it: ``begin`` runs in
+    nbgrader's main thread)."""
     if not supported()[0]:
         return None
-    holder = PerSubmission(hide)
-    _per_submission.append(holder)
-    return holder
+    key = tuple(sorted(str(p) for p in hide))
+    with _per_submission_lock:
+        if key not in _per_submission:
+            _per_submission[key] = PerSubmission(hide)
+        return _per_submission[key]
 
 
 def of(zygote, folder=None) -> Zygote | None:
@@ -356,5 +361,8 @@ def of(zygote, folder=None) -> Zygote | None:
 
 @atexit.register
 def _close_all() -> None:
-    for holder in list(_per_submission):
+    with _per_submission_lock:
+        holders = list(_per_submission.values())
+        _per_submission.clear()
+    for holder in holders:
         holder.close()

@@ -442,3 +442,10 @@ def test_a_kernels_cgroup_counts_its_in_memory_folders_and_goes_with_it(folders)
             assert seen["own"] and seen["limit_mb"] == 3072, (kind, seen)
             assert seen["tmpfs_counted_mb"] >= 190, (kind, seen)
             assert km.cgroup is None, "the cgroup was not ended with the notebook"
+
+
+@root_only
+def test_nbgrader_reading_its_configuration_again_gets_the_same_zygotes():
+    """nbgrader reads nbgrader_config.py more than once: each read must not start zygotes of its own."""
+    require_bubblewrap()
+    assert zygote.per_submission(["/nonexistent-a"]) is zygote.per_submission(["/nonexistent-a"])
