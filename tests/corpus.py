@@ -537,12 +537,12 @@ __data = load_mnist()
 __x = np.concatenate([__data.x_train, __data.x_test]).reshape(-1, 784).astype(np.float64)
 __y = np.eye(10)[np.concatenate([__data.y_train, __data.y_test])]
 __W, __b = np.zeros((784, 10)), np.zeros(10)
-for __ in range(300):
+for __ in range(120):
     __z = __x @ __W + __b
     __p = np.exp(__z - __z.max(axis=1, keepdims=True))
     __p /= __p.sum(axis=1, keepdims=True)
-    __W -= 0.5 * __x.T @ (__p - __y) / len(__x)
-    __b -= 0.5 * (__p - __y).mean(axis=0)
+    __W -= 1.0 * __x.T @ (__p - __y) / len(__x)
+    __b -= 1.0 * (__p - __y).mean(axis=0)
 __xt = __data.x_test.reshape(-1, 784)
 __accuracy = float(np.mean(np.argmax(__xt @ __W + __b, axis=1) == __data.y_test))
 
