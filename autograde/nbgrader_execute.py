@@ -67,16 +67,17 @@ class GradingExecute(GradingSession, Execute):
             return False
         if notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0:
             return True  # (with background workers, the next notebook is graded there)
-        return self._per_submission() is None and self._next_submission() is not None
+        return self._per_submission() is None and self._next_submission(self.resources) is not None
 
-    def _next_submission(self) -> Path | None:
+    def _next_submission(self, resources: dict | None) -> Path | None:
         """The folder nbgrader grades the next student in (``autograded/<student>/<assignment>``),
-        when this is the last notebook of this submission it grades here; None if none follows."""
-        meta = (self.resources or {}).get("nbgrader", {})
+        when the notebook of ``resources`` is the last of this submission it grades here; None if
+        none follows."""
+        meta = (resources or {}).get("nbgrader", {})
         notebook, student = meta.get("notebook"), meta.get("student")
         if notebook is None or (notebook != sorted(NOTEBOOKS)[-1] and self.background_workers <= 0):
             return None
-        work = _folder(self.resources)
+        work = _folder(resources)
         if len(work.parents) <= 2:  # not <root>/autograded/<student>/<assignment>
             return None
         try:
@@ -108,7 +109,7 @@ class GradingExecute(GradingSession, Execute):
         zygotes = self._per_submission()
         if zygotes is not None:  # this submission's zygote; every other one ends, with what is left of its kernels
             zygotes.begin(folder)
-            following = self._next_submission()
+            following = self._next_submission(resources)
             if following is not None:  # the next student's zygote, and its first kernel, start meanwhile
                 from autograde import kernel_pool
 

@@ -294,9 +294,12 @@ class PerSubmission:
         return str(Path(folder).resolve())
 
     def begin(self, folder) -> Zygote:
-        """The zygote of the submission in ``folder``, now the current one; the others end."""
+        """The zygote of the submission in ``folder``, now the current one; when it was not, every
+        other one ends."""
         key = self._key(folder)
         with self._lock:
+            if self.current is not None and self._zygotes.get(key) is self.current:
+                return self.current  # still this submission (the next one's, started ahead, stays)
             old = [z for k, z in self._zygotes.items() if k != key]
             self._zygotes = {k: z for k, z in self._zygotes.items() if k == key}
             if key not in self._zygotes:
