@@ -390,10 +390,11 @@ class GradingKernelManager(AsyncKernelManager):
             return
         if self.forked:
             kernel_user.end_all(uid, self.forked_from.pid_namespace)
-        left = kernel_user.gone(uid) if self.user.own else []
-        if left:
-            left = kernel_user.end_all(uid) or kernel_user.gone(uid)
-            self.survivors = left or ["killed after the notebook"]
+        # what is left after a while, zombies not yet reaped aside (they run nothing)
+        live = kernel_user.live(uid) if self.user.own and kernel_user.gone(uid) else []
+        if live:
+            left = kernel_user.end_all(uid)
+            self.survivors = left or live
             self.log.error("%s: a process of the kernel outlived its notebook (uid %s)%s", self.student or self.origin,
                            uid, f"; still running: pids {left}" if left else "; killed")
 

@@ -140,6 +140,11 @@ def end_all(uid: int, pid_namespace: str | None = None, rounds: int = 50) -> lis
     return _processes_of(uid, pid_namespace)
 
 
+def live(uid: int) -> list[int]:
+    """The processes of ``uid`` anywhere that still run (a zombie leader with a live thread included)."""
+    return _processes_of(uid, None)
+
+
 def gone(uid: int, seconds: float = 2.0) -> list[int]:
     """Wait up to ``seconds`` for every process of ``uid`` to be gone from /proc (zombies
     included: their sandbox's init reaps them); the pids left (empty: none)."""
