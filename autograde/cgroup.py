@@ -15,14 +15,18 @@ be made, ``make`` returns None and ``line()`` says what bounds a kernel instead.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids")
+_made: list[Cgroup] = []  # this process's cgroups not ended yet (ended at exit)
+_made_lock = threading.Lock()
 
 
 def _own(controller: str | None) -> str | None:
@@ -93,7 +97,10 @@ class Cgroup:
         except OSError:
             Cgroup(version, [f for f in folders if f.is_dir()]).end()
             return None
-        return cls(version, folders)
+        made = cls(version, folders)
+        with _made_lock:
+            _made.append(made)
+        return made
 
     def join(self, pid: int) -> None:
         """Put process ``pid`` (with its threads) in the cgroup."""
@@ -120,6 +127,9 @@ class Cgroup:
     def end(self, seconds: float = 2.0) -> list[int]:
         """Kill every process in the cgroup and remove it; the pids still in it after ``seconds``
         (empty: all gone, the cgroup removed)."""
+        with _made_lock:
+            if self in _made:
+                _made.remove(self)
         if self.version == "v2" and (self.folders[0] / "cgroup.kill").exists():
             try:
                 (self.folders[0] / "cgroup.kill").write_text("1", encoding="ascii")
@@ -148,6 +158,15 @@ class Cgroup:
                 except OSError:
                     time.sleep(0.01)
         return []
+
+
+@atexit.register
+def _end_all() -> None:
+    """End the cgroups of kernels whose end this process did not see (a kernel that failed to start)."""
+    with _made_lock:
+        left = list(_made)
+    for cgroup in left:
+        cgroup.end(seconds=0.5)
 
 
 def line(memory_mb: int, tasks: int | None, tmpfs_mb: int) -> str:
