@@ -7,6 +7,8 @@ notebooks in tests/test_grading.py.
 
 from __future__ import annotations
 
+import time
+
 import nbformat
 import pytest
 
@@ -23,12 +25,25 @@ UNIT = [c for c in CHECKS if c.grade_id not in {"mlp_test_accuracy", "loss_decre
                                                 "logreg_test_accuracy"}]
 
 
+def _timing_out_after(seconds):
+    def run(code):
+        time.sleep(seconds)
+        return [{"output_type": "error", "ename": "CellTimeoutError", "evalue": ""}]
+    return run
+
+
 def test_a_probe_that_runs_out_of_time_says_so(tmp_path):
-    timeout = [{"output_type": "error", "ename": "CellTimeoutError", "evalue": ""}]
-    kernel = Kernel(lambda code: timeout, tmp_path, cell_timeout=15)
-    with pytest.raises(CheckFailed, match="per-cell limit of 15 s"):
+    kernel = Kernel(_timing_out_after(0.3), tmp_path, cell_timeout=0.3)
+    with pytest.raises(CheckFailed, match="per-cell limit of 0.3 s"):
         kernel.call("gdkit.probe:values", ("x",), {"v0": Value()})
     assert list(tmp_path.iterdir()) == [], "the probe's folder is removed"
+
+
+def test_a_kernel_that_only_names_a_timeout_is_quoted_not_believed(tmp_path):
+    kernel = Kernel(_timing_out_after(0), tmp_path, cell_timeout=15)
+    with pytest.raises(CheckFailed) as failed:
+        kernel.call("gdkit.probe:values", ("x",), {"v0": Value()})
+    assert "per-cell limit" not in str(failed.value) and "  │ CellTimeoutError" in str(failed.value)
 
 
 def test_a_bug_in_a_judge_is_an_internal_error_without_a_traceback(tmp_path, capsys):
