@@ -124,6 +124,16 @@ class Cgroup:
         except (OSError, ValueError):
             return 0.0
 
+    def oom_kills(self) -> int:
+        """Processes the OOM killer has killed because this cgroup passed its memory limit."""
+        name = "memory.oom_control" if self.version == "v1" else "memory.events"
+        try:
+            lines = (self.folders[0] / name).read_text(encoding="ascii").splitlines()
+        except OSError:
+            return 0
+        counts = dict(line.split(None, 1) for line in lines if " " in line)
+        return int(counts.get("oom_kill", "0"))
+
     def end(self, seconds: float = 2.0) -> list[int]:
         """Kill every process in the cgroup and remove it; the pids still in it after ``seconds``
         (empty: all gone, the cgroup removed)."""

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import class_report, gradescope, limits
+from autograde import class_report, grader_process, gradescope, limits
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.resources import default_jobs, kernel_threads
@@ -134,7 +133,8 @@ def select(students: list[Student], names: list[str] | None, root: Path) -> list
 
 def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeout: int,
                   hide: tuple[Path, ...] = (), memory_mb: int | None = None, jobs: int = 1,
-                  threads: int | None = None, submission_timeout: int = limits.SUBMISSION_TIMEOUT) -> dict:
+                  threads: int | None = None, submission_timeout: int = limits.SUBMISSION_TIMEOUT,
+                  ceiling_mb: int | None = None) -> dict:
     """Grade one student in a fresh process and write their three result files; returns the summary.
 
     ``jobs``: the student's notebooks graded at once.
@@ -142,6 +142,7 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
     ``hide``: folders the student's sandboxed kernel must not see (the class, the results).
     ``memory_mb``: the kernels' address-space limit (default ``limits.MEMORY_MB``).
     ``submission_timeout``: seconds all the student's notebooks may take together (``autograde.budget``).
+    ``ceiling_mb``: memory the whole grading may use, grader and kernels (``autograde.grader_process``).
     """
     with tempfile.TemporaryDirectory(prefix="gdclass-") as tmp:
         staged = Path(tmp) / "submission"
@@ -158,12 +159,13 @@ def grade_student(student: Student, out: Path, cell_timeout: int, notebook_timeo
         env = {**os.environ, "GD_GRADING_HIDE": os.pathsep.join(str(p.resolve()) for p in hide)}
         if threads:
             env["GD_GRADING_KERNEL_THREADS"] = str(threads)
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env,
-                              timeout=submission_timeout + 300)
+        ended = grader_process.run(cmd, cwd=ROOT, env=env, timeout=submission_timeout + 300,
+                                   memory_mb=ceiling_mb or grader_process.ceiling_mb(jobs, memory_mb))
         summary_path = results / "summary.json"
-        if proc.returncode != 0 or not summary_path.exists():
-            summary = not_graded(student, f"the grader failed (exit {proc.returncode}): "
-                                          f"{(proc.stdout + proc.stderr)[-1500:]}")
+        if ended.why:
+            summary = not_graded(student, ended.why)
+        elif ended.returncode != 0 or not summary_path.exists():
+            summary = not_graded(student, f"the grader failed (exit {ended.returncode}): {ended.tail[-1500:]}")
         else:
             text = summary_path.read_text(encoding="utf-8")
             for stem, original in found.originals.items():  # name the student's files, not copies

@@ -22,6 +22,9 @@ MEMORY_MB = 4096
 #: (0.5-0.95 GiB on the three notebooks, reported per notebook as ``peak_memory_mb``) and the
 #: grader's share. Bounds the default number of jobs (``autograde.resources.default_jobs``).
 JOB_MEMORY_MB = 1536
+#: Memory the grading of one submission may use beyond its kernels' own limits, MiB: the grader
+#: process (about 150 MiB) and what it reads from the kernels (``autograde.grader_process``).
+GRADER_MEMORY_MB = 1024
 #: Largest file a grading kernel may write, MiB (RLIMIT_FSIZE: a bigger write fails with EFBIG).
 FILE_MB = 256
 #: Tasks (processes and threads) a grading kernel may have at once (RLIMIT_NPROC of its own
