@@ -36,15 +36,20 @@ import tempfile
 import threading
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from autograde import class_report, grader_process, gradescope, limits
+from autograde.arguments import LAYOUTS, Parser, at_least_one, results_folder, submissions_folder, version
+from autograde.class_progress import ClassProgress, first_line
+from autograde.inert import plain
 from autograde.kernel_manager import SandboxUnavailable, require_sandbox
 from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS
 from autograde.resources import default_jobs, kernel_threads
-from autograde.submission import collect
+from autograde.submission import collect, too_big
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,9 +77,7 @@ def safe_name(name: str) -> str:
 
 def discover(root: Path) -> list[Student]:
     """Every student under ``root``, in nbgrader, folder-per-student or flat layout, sorted by name."""
-    if not root.is_dir():
-        raise SystemExit(f"{root}: not a folder of submissions. Fix: pass nbgrader's submitted/ folder "
-                         "or a folder of notebooks.")
+    submissions_folder(root)
     students: dict[str, Student] = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(".") or entry.name == "__pycache__":
@@ -96,6 +99,22 @@ def discover(root: Path) -> list[Student]:
         elif entry.suffix == ".ipynb":
             students.setdefault(entry.stem, Student(entry.stem)).files.append(entry)
     return sorted(students.values(), key=lambda s: s.name)
+
+
+def strays(root: Path) -> list[str]:
+    """The entries of ``root`` that ``discover`` ignores: neither a student's folder nor a notebook."""
+    return [e.name for e in sorted(root.iterdir()) if not e.name.startswith(".") and e.name != "__pycache__"
+            and not e.is_dir() and e.suffix != ".ipynb"]
+
+
+def require_students(root: Path) -> list[Student]:
+    """``discover(root)``, or a ``SystemExit`` saying where it looked and the layouts it expects."""
+    students = discover(root)
+    if students:
+        return students
+    ignored, where = strays(root), root if root.is_absolute() else f"{root} ({root.resolve()})"
+    raise SystemExit(f"{where}: no students found ({'ignored: ' + ', '.join(ignored) if ignored else 'empty'}). "
+                     f"Fix: pass the folder that holds the class's submissions: {LAYOUTS}.")
 
 
 def shard(students: list[Student], spec: str | None, base: int = 1) -> list[Student]:
@@ -268,46 +287,51 @@ def _write_csv(out: Path) -> Path:
 
 
 def grade(args) -> int:
+    """Grade the chosen students; exit status 1 when none could be graded."""
+    found = require_students(args.submissions)  # every argument is checked before any work
+    results_folder(args.out, args.submissions)
+    students = shard(select(found, args.student, args.submissions), args.shard, args.shard_base)
+    if not students:
+        raise SystemExit(f"--shard {args.shard}: no student in this slice of the {len(found)} in {args.submissions}. "
+                         f"Fix: use at most {len(found)} shards.")
     if args.allow_unsandboxed:
         os.environ[limits.ENV_PREFIX + "ALLOW_UNSANDBOXED"] = "1"
     try:
         isolation = require_sandbox()
     except SandboxUnavailable as exc:
         raise SystemExit(str(exc)) from None
-    students = shard(select(discover(args.submissions), args.student, args.submissions), args.shard,
-                     args.shard_base)
     args.jobs = args.jobs or default_jobs()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    print(f"grading {len(students)} students with {args.jobs} job(s)"
-          + (f", shard {args.shard}" if args.shard else "")
-          + (f", only {', '.join(s.name for s in students)}" if args.student else ""), flush=True)
+    print(plain(f"grading {len(students)} students with {args.jobs} job(s)"
+                + (f", shard {args.shard}" if args.shard else "")
+                + (f", only {', '.join(s.name for s in students)}" if args.student else "")), flush=True)
     print(f"  {isolation}", flush=True)
-    t0 = time.perf_counter()
-    done = 0
+    if strays(args.submissions):
+        print(plain(f"  ignored in {args.submissions} (neither a student's folder nor a notebook): "
+                    f"{', '.join(strays(args.submissions))}"), flush=True)
     tail = TailJobs(len(students), args.jobs)
     threads = kernel_threads(args.jobs)  # the class's kernels share the cores, however many are one student's
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {}
-        for s in students:
-            print(f"  start  {s.name}: {', '.join(p.name for p in s.files) or 'no notebooks'}", flush=True)
-            futures[pool.submit(lambda s: grade_student(s, out, args.cell_timeout, args.notebook_timeout,
-                                                        (args.submissions, out), jobs=tail.next(),
-                                                        threads=threads,
-                                                        submission_timeout=args.submission_timeout), s)] = s
-        for fut in as_completed(futures):
-            s = futures[fut]
-            done += 1
+    with ClassProgress(len(students)) as show, ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        def run(s: Student) -> None:  # in a grading thread: its lines print when they happen
+            show.started(s.name, [p.name for p in s.files])
             try:
-                summary = fut.result()
+                summary = grade_student(s, out, args.cell_timeout, args.notebook_timeout, (args.submissions, out),
+                                        jobs=tail.next(), threads=threads, submission_timeout=args.submission_timeout)
             except Exception as exc:  # noqa: BLE001 - one student's failure never stops the class
                 summary = not_graded(s, f"{type(exc).__name__}: {exc}")
                 publish(out, s, summary)
             write_csv(out)
-            line = f"  [{done}/{len(students)}] {s.name}: {summary['points']}/{summary['max_points']}"
-            print(line + "".join(f"\n      ! {p}" for p in summary.get("problems", [])), flush=True)
-    print(f"wrote {write_csv(out)} ({time.perf_counter() - t0:.0f} s)")
+            show.ended(s.name, summary)
+
+        list(pool.map(run, students))
+    print(f"wrote {write_csv(out)}")
     write_report(out)
+    print(show.summary(), flush=True)
+    if not show.graded:
+        print(f"nothing was graded: the grader failed for every student (see the problems column of "
+              f"{out / 'grades.csv'})", flush=True)
+        return 1
     return 0
 
 
@@ -335,49 +359,102 @@ def merge(args) -> int:
     return 0
 
 
+def unreadable(path: Path) -> str | None:
+    """Why grading cannot read the notebook at ``path`` (truncated, not JSON, not a notebook), or None."""
+    if too_big(path):
+        return too_big(path).split(": ", 1)[1]
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    except UnicodeDecodeError as exc:
+        return f"not a notebook: not UTF-8 text (byte {exc.start})"
+    fix = ". Fix: re-download the notebook from the release and copy your answers in"
+    if not text.strip():
+        return "empty file, not a notebook" + fix
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
+            return f"truncated: its JSON stops after {len(text.encode('utf-8'))} bytes, before the notebook ends" + fix
+        if text.lstrip()[:1] != "{":
+            return f"not JSON, so not a notebook (it starts with {text.lstrip()[:20]!r})" + fix
+        return f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})" + fix
+    try:
+        nbformat.reads(text, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - whatever nbformat refuses, grading refuses too
+        return f"JSON, but not a notebook nbformat reads ({first_line(str(exc))})" + fix
+    return None
+
+
 def list_students(args) -> int:
-    """Print every student found under SUBMISSIONS, with their notebooks and problems."""
-    students = discover(args.submissions)
+    """Print every student found under SUBMISSIONS with their notebooks, each read as grading
+    reads it: broken notebooks, problems of the folder and ignored entries are named."""
+    students = require_students(args.submissions)
+    broken = 0
     for s in students:
-        print(f"{s.name}\t{', '.join(p.name for p in s.files) or 'no notebooks'}"
-              + "".join(f"\n    ! {p}" for p in s.problems))
-    print(f"{len(students)} students in {args.submissions}")
+        reasons = {p: unreadable(p) for p in s.files}
+        broken += sum(bool(r) for r in reasons.values())
+        names = [p.name + (" (broken)" if reasons[p] else "") for p in s.files]
+        problems = s.problems + [f"{p.name}: {r}" for p, r in reasons.items() if r]
+        problems += [line for line in collect(s.files).problems  # what grading would say besides
+                     if s.files and not any(line.startswith(f"{p.name}: ") for p, r in reasons.items() if r)]
+        print(plain(f"{s.name}\t{', '.join(names) or 'no notebooks'}" + "".join(f"\n    ! {p}" for p in problems)))
+    ignored = strays(args.submissions)
+    if ignored:
+        print(plain(f"ignored (neither a student's folder nor a notebook): {', '.join(ignored)}"))
+    print(plain(f"{len(students)} students in {args.submissions}"
+                + (f"; {broken} broken notebook(s)" if broken else "")
+                + (f"; {len(ignored)} other {'entry' if len(ignored) == 1 else 'entries'} ignored" if ignored else "")))
     return 0
 
 
+SECONDS = at_least_one("seconds")
+
+
 def add_grade_arguments(g: argparse.ArgumentParser) -> None:
-    g.add_argument("submissions", type=Path, help="nbgrader's submitted/, a folder per student, or notebooks")
-    g.add_argument("--out", type=Path, required=True, help="results folder")
-    g.add_argument("--jobs", type=int, default=None,
-                   help="submissions graded at once (default: one per core, as many as memory holds)")
-    g.add_argument("--shard", help="grade only slice I of N, e.g. 2/4")
+    g.add_argument("submissions", type=Path, metavar="SUBMITTED",
+                   help=f"the class's submissions: {LAYOUTS}")
+    g.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="results folder, created if missing, outside SUBMITTED (required)")
+    g.add_argument("--jobs", type=at_least_one("students"), default=None, metavar="N",
+                   help="students graded at once, 1 or more (default: one per core, as many as free memory "
+                        f"holds at {limits.JOB_MEMORY_MB / 1024:g} GiB each; {default_jobs()} on this machine)")
+    g.add_argument("--shard", metavar="I/N", help="grade only slice I of N, e.g. 2/4 (default: the whole class)")
     g.add_argument("--shard-base", type=int, choices=(0, 1), default=1,
                    help="number of the first slice: 1 (default) or 0, for Kubernetes' JOB_COMPLETION_INDEX")
     g.add_argument("--student", action="append", metavar="NAME",
-                   help="grade only this student (repeatable; names as `list` prints them)")
-    g.add_argument("--cell-timeout", type=int, default=limits.CELL_TIMEOUT)
-    g.add_argument("--notebook-timeout", type=int, default=limits.NOTEBOOK_TIMEOUT)
-    g.add_argument("--submission-timeout", type=int, default=limits.SUBMISSION_TIMEOUT,
-                   help="seconds all the notebooks of one student may take together (default %(default)s)")
+                   help="grade only this student (repeatable; names as `list` prints them; default: everyone)")
+    g.add_argument("--cell-timeout", type=SECONDS, default=limits.CELL_TIMEOUT, metavar="SECONDS",
+                   help="seconds one cell (or one probe of a check) may run before it is interrupted "
+                        "(default: %(default)s)")
+    g.add_argument("--notebook-timeout", type=SECONDS, default=limits.NOTEBOOK_TIMEOUT, metavar="SECONDS",
+                   help="seconds one notebook may run; then its kernel is killed and its unfinished checks "
+                        "score 0 (default: %(default)s)")
+    g.add_argument("--submission-timeout", type=SECONDS, default=limits.SUBMISSION_TIMEOUT, metavar="SECONDS",
+                   help="seconds all the notebooks of one student may take together (default: %(default)s)")
     g.add_argument("--allow-unsandboxed", action="store_true",
-                   help="grade even where bubblewrap cannot sandbox the kernels (not recommended)")
+                   help="grade even where bubblewrap cannot sandbox the kernels (not recommended; "
+                        "default: refuse)")
     g.set_defaults(func=grade)
 
 
 def add_merge_arguments(m: argparse.ArgumentParser) -> None:
-    m.add_argument("parts", type=Path, nargs="+", help="results folders of the shards")
-    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("parts", type=Path, nargs="+", metavar="DIR", help="results folders of the shards (--out of each)")
+    m.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the merged results, created if missing (required)")
     m.set_defaults(func=merge)
 
 
 def add_list_arguments(ls: argparse.ArgumentParser) -> None:
-    ls.add_argument("submissions", type=Path)
+    ls.add_argument("submissions", type=Path, metavar="SUBMITTED", help=f"the class's submissions: {LAYOUTS}")
     ls.set_defaults(func=list_students)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograde.classgrade",
-                                     description="Grade a class with the hidden pytest graders (also `gdgrade`).")
+    parser = Parser(prog="python -m autograde.classgrade",
+                    description="Grade a class with the hidden pytest graders (also `gdgrade`).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_grade_arguments(sub.add_parser("grade", help="grade every submission under a folder"))
     add_merge_arguments(sub.add_parser("merge", help="join the outputs of several shards"))

@@ -4,6 +4,7 @@
     gdgrade merge DIR [DIR ...] --out DIR
     gdgrade list SUBMITTED
     gdgrade report DIR
+    gdgrade --version
 
 ``grade``, ``merge`` and ``list`` are ``python -m autograde.classgrade``'s commands.
 """
@@ -18,6 +19,7 @@ import unicodedata
 from pathlib import Path
 
 from autograde import classgrade
+from autograde.arguments import Parser, version
 from autograde.registry import CHECKS, NOTEBOOKS
 
 
@@ -89,13 +91,16 @@ def report(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gdgrade", description="Grade a class with the hidden pytest graders.")
+    p = Parser(prog="gdgrade", description="Grade a class with the hidden pytest graders.",
+               epilog="`gdgrade COMMAND --help` lists a command's options with their units and defaults.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
     classgrade.add_grade_arguments(sub.add_parser("grade", help="grade every submission under a folder"))
     classgrade.add_merge_arguments(sub.add_parser("merge", help="join the results folders of several shards"))
     classgrade.add_list_arguments(sub.add_parser("list", help="print the students found in a submissions folder"))
     r = sub.add_parser("report", help="print a results folder's grade table and per-check pass counts")
-    r.add_argument("dir", type=Path, help="a results folder (holds grades.csv and students/)")
+    r.add_argument("dir", type=Path, metavar="DIR", help="a results folder (--out of `grade` or `merge`: "
+                                                         "holds grades.csv and students/)")
     r.set_defaults(func=report)
     return p
 

@@ -34,6 +34,7 @@ except ImportError:  # Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_REQUIREMENTS = ROOT / "source" / "gd_applications" / "requirements.txt"
 INSTRUCTOR_ONLY = {"nbclient", "nbformat", "pytest", "nh3"}  # the graders' tools (nh3: autograde.inert), not the students'
+INSTRUCTOR_ONLY |= {"rich"}  # gdgrade's progress bar (autograde.class_progress)
 TENSORFLOWS = {"tensorflow", "tensorflow-cpu"}
 
 
