@@ -126,8 +126,8 @@ def shard(students: list[Student], spec: str | None, base: int = 1) -> list[Stud
         return students
     m = re.fullmatch(r"(\d+)/(\d+)", spec)
     if not m or not base <= int(m.group(1)) <= int(m.group(2)) - 1 + base:
-        raise SystemExit(f"--shard {spec}: expected I/N with {base} <= I <= N{'' if base == 1 else ' - 1'}, "
-                         f"e.g. {base}/4" + ("" if base == 0 else "; with --shard-base 0, 0/4 to 3/4"))
+        raise SystemExit(f"--shard {spec}: expected I/N with {base} <= I <= N{'' if base == 1 else ' - 1'}. "
+                         f"Fix: e.g. --shard {base}/4" + ("" if base == 0 else "; with --shard-base 0, 0/4 to 3/4"))
     i, n = int(m.group(1)) - base, int(m.group(2))
     return [s for k, s in enumerate(students) if k % n == i]
 
@@ -373,13 +373,15 @@ def unreadable(path: Path) -> str | None:
     if not text.strip():
         return "empty file, not a notebook" + fix
     try:
-        json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
             return f"truncated: its JSON stops after {len(text.encode('utf-8'))} bytes, before the notebook ends" + fix
         if text.lstrip()[:1] != "{":
             return f"not JSON, so not a notebook (it starts with {text.lstrip()[:20]!r})" + fix
         return f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})" + fix
+    if not isinstance(value, dict):
+        return f"JSON, but not a notebook (a JSON {type(value).__name__}, where a notebook is an object)" + fix
     try:
         nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - whatever nbformat refuses, grading refuses too

@@ -182,18 +182,45 @@ def test_the_classs_kernels_share_the_cores_however_many_notebooks_are_one_stude
         (tmp_path / "subs" / name).mkdir(parents=True)
     seen = {}
 
-    real_run = classgrade.subprocess.run
-
-    def fake_run(cmd, *args, **kwargs):  # each student's grader process: what it would be told
-        if "--student" not in cmd:
-            return real_run(cmd, *args, **kwargs)
+    def fake_run(cmd, **kwargs):  # each student's grader process: what it would be told
         seen[cmd[cmd.index("--student") + 1]] = (cmd[cmd.index("--jobs") + 1],
                                                  kwargs["env"].get("GD_GRADING_KERNEL_THREADS"))
         raise RuntimeError("not graded here")
 
     monkeypatch.delenv("GD_GRADING_KERNEL_THREADS", raising=False)
     monkeypatch.setattr(resources, "cores", lambda: 4)
-    monkeypatch.setattr(classgrade.subprocess, "run", fake_run)
-    assert classgrade.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    monkeypatch.setattr(classgrade.grader_process, "run", fake_run)
+    # nobody is graded here: the class grader says so with its exit status
+    assert classgrade.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 1
     # the last student gets both jobs for their notebooks; every kernel still gets 4 cores / 2 jobs
     assert sorted(seen.values()) == [("1", "2"), ("1", "2"), ("2", "2")]
+
+
+@pytest.mark.slow
+def test_each_students_start_and_end_lines_bracket_their_grading_and_the_summary_counts_the_class(bad_class,
+                                                                                                 bad_run):
+    students = [s.name for s in classgrade.discover(bad_class)]
+    lines = bad_run.output.splitlines()
+    running, most = set(), 0
+    for line in lines:
+        for name in students:
+            if line.startswith(f"  start  {name}: "):
+                running.add(name)
+            elif line.startswith(f"  end    {name}: 0/30 points, "):
+                assert name in running, f"{name} ended before it started"
+                running.discard(name)
+        most = max(most, len(running))
+    assert running == set() and most == 2, "a student's start line prints when one of the 2 jobs takes them"
+    assert sum(ln.startswith("  start  ") for ln in lines) == len(students)
+    total = 30 * len(students)
+    assert f"graded {len(students)} of {len(students)} students ({len(students)} with problems); 0/{total} points in " \
+           "all, 0.0 per student; " in bad_run.output
+
+
+def test_list_of_a_class_names_its_broken_notebook_and_grades_nothing(bad_class, capsys):
+    assert classgrade.main(["list", str(bad_class)]) == 0
+    out = capsys.readouterr().out
+    assert "broken_json\t01_linear_system.ipynb (broken)\n    ! 01_linear_system.ipynb: truncated" in out
+    assert "renamed\thomework.ipynb\n    ! homework.ipynb: renamed; graded as 01_linear_system.ipynb" in out
+    assert "other_assignment\t01_linear_system.ipynb\n    ! 01_linear_system.ipynb: none of its cells belong" in out
+    assert out.count("(broken)") == 1 and out.splitlines()[-1].endswith("; 1 broken notebook(s)")

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +188,167 @@ def test_nbgrader_cli_is_nbgrader_without_the_unused_iri_grammar():
 
     assert out.returncode == 0, out.stderr
     assert nbgrader.__version__ in out.stdout and out.stdout.strip().endswith("no iri grammar"), out.stdout
+
+
+RELEASED = ROOT / "release" / "gd_applications"
+
+
+@pytest.fixture
+def no_forced_terminal(monkeypatch):
+    monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
+
+
+def test_version_is_the_installed_packages():
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done, contextlib.redirect_stdout(io.StringIO()) as out:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert out.getvalue().strip() == f"gdgrade {metadata.version('gd-applications-course')}"
+
+
+def test_every_grade_option_states_its_default_and_every_timeout_its_unit():
+    grade = next(a for a in cli.parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("grade"))
+    options = [a for a in grade._actions if a.option_strings and a.dest != "help"]
+    assert {"--cell-timeout", "--notebook-timeout", "--submission-timeout", "--jobs"} <= {
+        a.option_strings[0] for a in options}
+    for action in options:
+        text = grade._get_formatter()._expand_help(action) if action.help else ""
+        assert "default" in text or "required" in text, f"{action.option_strings[0]}: no default in its help"
+        if action.option_strings[0].endswith("-timeout"):
+            assert text.startswith("seconds") and f"default: {action.default}" in text, text
+
+
+def error_of(argv: list[str], capsys) -> tuple[int, str]:
+    """Exit status and the message of a gdgrade call that must stop."""
+    with pytest.raises(SystemExit) as err:
+        cli.main(argv)
+    code = err.value.code
+    return (1, code) if isinstance(code, str) else (code, capsys.readouterr().err.strip())
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["--jobs", "-3"], "--jobs"), (["--jobs", "0"], "--jobs"), (["--jobs", "two"], "--jobs"),
+    (["--cell-timeout", "0"], "--cell-timeout"), (["--notebook-timeout", "-1"], "--notebook-timeout"),
+    (["--submission-timeout", "1.5"], "--submission-timeout"),
+    (["--shard", "3"], "--shard 3"), (["--shard", "5/4"], "--shard 5/4"), (["--shard", "4/4"], "--shard 4/4"),
+])
+def test_a_bad_argument_stops_before_any_work_in_one_line_naming_it_and_the_fix(tmp_path, fake_grading, capsys,
+                                                                               extra, named):
+    subs = class_folder(tmp_path / "subs", "ann", "ben", "cat")  # --shard 4/4 of three students: nobody
+    code, message = error_of(["grade", str(subs), "--out", str(tmp_path / "out"), *extra], capsys)
+    assert code != 0 and named in message and "Fix:" in message and "\n" not in message, message
+    assert fake_grading == [] and not (tmp_path / "out").exists(), "nothing is graded or written"
+
+
+@pytest.mark.parametrize("folder, says", [
+    ("missing", "no such folder"), ("one.ipynb", "one notebook, not a folder"), ("empty", "no students found"),
+    ("strays", "no students found (ignored: grades.csv, notes.txt)"),
+])
+def test_a_folder_without_students_is_an_error_saying_where_it_looked_and_the_layouts(tmp_path, fake_grading,
+                                                                                      capsys, folder, says):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "strays").mkdir()
+    (tmp_path / "strays" / "notes.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "strays" / "grades.csv").write_text("x", encoding="utf-8")
+    (tmp_path / "one.ipynb").write_bytes((RELEASED / "01_linear_system.ipynb").read_bytes())
+    for command in (["grade", str(tmp_path / folder), "--out", str(tmp_path / "out")], ["list", str(tmp_path / folder)]):
+        code, message = error_of(command, capsys)
+        assert code != 0 and message.startswith(f"{tmp_path / folder}: {says}") and "Fix:" in message, message
+        assert "<student>/gd_applications/*.ipynb" in message or "--submission" in message, "the layout expected"
+    assert fake_grading == [] and not (tmp_path / "out").exists()
+
+
+def test_results_inside_the_submissions_are_refused_before_they_pass_for_a_student(tmp_path, fake_grading, capsys):
+    subs = class_folder(tmp_path / "subs", "ann")
+    code, message = error_of(["grade", str(subs), "--out", str(subs / "results")], capsys)
+    assert code != 0 and "--out" in message and "inside the submissions folder" in message and "Fix:" in message
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    code, message = error_of(["grade", str(subs), "--out", str(tmp_path / "file")], capsys)
+    assert code != 0 and "a file, not a folder" in message and fake_grading == []
+
+
+def test_a_class_that_nobody_could_be_graded_in_exits_non_zero_and_says_so(tmp_path, monkeypatch, capsys,
+                                                                         no_forced_terminal):
+    subs = class_folder(tmp_path / "subs", "ann", "ben")
+    monkeypatch.setattr(classgrade, "grade_student", lambda *_, **__: (_ for _ in ()).throw(OSError("no /tmp left")))
+    assert cli.main(["grade", str(subs), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "end    ann: not graded: OSError: no /tmp left" in out
+    assert "graded 0 of 2 students; 2 not graded" in out and "nothing was graded" in out
+
+
+def test_start_lines_print_when_a_students_grading_starts_not_when_it_is_queued(tmp_path, monkeypatch, capsys,
+                                                                              no_forced_terminal):
+    subs = class_folder(tmp_path / "subs", "ann", "ben", "cat")
+    seen: dict[str, str] = {}
+    printed: list[str] = []
+
+    def fake(student, out, *_, **__):
+        printed.append(capsys.readouterr().out)
+        seen[student.name] = "".join(printed)
+        summary = {"student": student.name, "points": 7, "max_points": 30, "notebooks": [],
+                   "problems": [] if student.name != "ben" else ["ben: no notebooks in ben"]}
+        classgrade.publish(out, student, summary)
+        return summary
+
+    monkeypatch.setattr(classgrade, "grade_student", fake)
+    assert cli.main(["grade", str(subs), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    printed.append(capsys.readouterr().out)
+    assert "start  ann" in seen["ann"] and "start  ben" not in seen["ann"], seen["ann"]
+    assert "end    ann: 7/30 points, 0 s  [1/3, about 0 s left]" in seen["ben"] and "start  cat" not in seen["ben"]
+    log = "".join(printed)
+    assert "end    ben: 7/30 points" in log and "\n      ! ben: no notebooks in ben" in log
+    assert "end    cat: 7/30 points, 0 s  [3/3]" in log
+    assert log.strip().splitlines()[-1].startswith("graded 3 of 3 students (1 with problems); 21/90 points in all, "
+                                                   "7.0 per student; ")
+    assert "\x1b" not in log, "a log gets plain lines, no bar"
+
+
+def test_a_terminal_gets_a_progress_bar_with_an_eta_and_student_names_stay_text():
+    from rich.console import Console
+
+    from autograde.class_progress import ClassProgress
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, force_interactive=True, width=120, color_system=None)
+    name = "[bold]eve\x1b]0;owned\x07"
+    with ClassProgress(2, console=console) as show:
+        show.started(name, ["01_linear_system.ipynb"])
+        show.ended(name, {"points": 3, "max_points": 30, "problems": []})
+    text = screen.getvalue()
+    assert "ETA" in text and "1/2 students" in text and "━" in text, text
+    assert "start  [bold]eve: 01_linear_system.ipynb" in text and "owned" not in text and "\x07" not in text
+    log = io.StringIO()
+    with ClassProgress(2, stream=log) as show:
+        show.started(name, [])
+        show.ended(name, {"points": 3, "max_points": 30, "problems": []})
+    assert "ETA" not in log.getvalue() and "\x1b" not in log.getvalue()
+    assert log.getvalue().splitlines()[1].startswith("  end    [bold]eve: 3/30 points, 0 s  [1/2, about")
+
+
+def test_list_reads_each_notebook_and_names_the_broken_ones_and_the_ignored_files(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    good = subs / "ann" / "gd_applications"
+    good.mkdir(parents=True)
+    for nb in RELEASED.glob("*.ipynb"):
+        (good / nb.name).write_bytes(nb.read_bytes())
+    released = (RELEASED / "01_linear_system.ipynb").read_bytes()
+    (subs / "ben").mkdir()
+    (subs / "ben" / "01_linear_system.ipynb").write_bytes(released[: len(released) // 2])
+    (subs / "cat.ipynb").write_text("<html>a notebook saved as a web page</html>", encoding="utf-8")
+    (subs / "dan.ipynb").write_text('{"cells": [], "nbformat": 4}', encoding="utf-8")
+    (subs / "eve.ipynb").write_text("[1, 2]", encoding="utf-8")
+    (subs / "grades.xlsx").write_bytes(b"PK")
+    assert cli.main(["list", str(subs)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "ann\t01_linear_system.ipynb, 02_mnist_gradient_tape.ipynb, 03_logistic_regression.ipynb"
+    assert lines[1] == "ben\t01_linear_system.ipynb (broken)"
+    assert lines[2].startswith(f"    ! 01_linear_system.ipynb: truncated: its JSON stops after {len(released) // 2} "
+                               "bytes") and "Fix:" in lines[2]
+    assert "cat\tcat.ipynb (broken)\n    ! cat.ipynb: not JSON, so not a notebook (it starts with '<html>" in out
+    assert "dan\tdan.ipynb (broken)\n    ! dan.ipynb: JSON, but not a notebook nbformat reads (The notebook" in out
+    assert "eve\teve.ipynb (broken)\n    ! eve.ipynb: JSON, but not a notebook (a JSON list" in out
+    assert "ignored (neither a student's folder nor a notebook): grades.xlsx" in out
+    assert lines[-1] == f"5 students in {subs}; 4 broken notebook(s); 1 other entry ignored"
