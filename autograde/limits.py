@@ -11,8 +11,15 @@ import os
 
 #: Seconds a cell (a student's cell, or one probe of a check) may run before it is interrupted.
 CELL_TIMEOUT = 300
-#: Seconds a whole notebook may run; then its kernel is killed and unfinished checks score 0.
+#: Seconds a whole notebook may run at most (its limit follows the solution's time, below); then
+#: its kernel is killed and unfinished checks score 0.
 NOTEBOOK_TIMEOUT = 900
+#: A notebook's own time limit follows its solution's: this many times the solution's run time on
+#: the grading machine (``reference_run.solution_seconds``), at least ``NOTEBOOK_TIME_FLOOR`` s and at
+#: most the notebook timeout: an honest submission on a slow machine stays far below it, a
+#: hostile one costs minutes, not ``NOTEBOOK_TIMEOUT``.
+NOTEBOOK_TIME_MULTIPLE = 10
+NOTEBOOK_TIME_FLOOR = 180
 #: Seconds all the notebooks of one submission may take together (``autograde.budget``): a
 #: submission usually takes 15-90 s, Gradescope stops a run at the timeout set there (50 minutes).
 SUBMISSION_TIMEOUT = 1200
@@ -76,3 +83,15 @@ def submission_seed(sources: list[str]) -> int:
     for source in sorted(s.strip() for s in sources):
         digest.update(hashlib.sha256(source.encode("utf-8", "replace")).digest())
     return int.from_bytes(digest.digest()[:4], "big") % 2**31
+
+
+def notebook_limit(solution_seconds: float | None, cap: int) -> tuple[int, str]:
+    """A notebook's time limit, seconds, and how it was set, from its solution's run time on this
+    machine (None: not known) and the notebook timeout ``cap``."""
+    if solution_seconds is None:
+        return cap, f"{cap} s"
+    limit = min(cap, max(NOTEBOOK_TIME_FLOOR, round(NOTEBOOK_TIME_MULTIPLE * solution_seconds)))
+    if limit == cap:
+        return cap, f"{cap} s"
+    return limit, (f"{limit} s ({NOTEBOOK_TIME_MULTIPLE} times the solution's {solution_seconds:.1f} s on this "
+                   f"machine, at least {NOTEBOOK_TIME_FLOOR} s)")

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -50,16 +51,29 @@ def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str, 
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
     values = _run(notebook, target, needs, expect, timeout)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **values)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)  # atomic: graders running at once never read half a file
+    _write_atomically(path, buffer.getvalue())
     return values
 
 
-def _run(notebook: str, target: str, needs: tuple[str, ...], expect: dict[str, Value], timeout: int) -> dict[str, np.ndarray]:
+def solution_seconds(notebook: str) -> float:
+    """Seconds the source notebook's code cells take in a grading kernel on this machine, its
+    kernel's start not counted (cached like the values; every reference run records it)."""
+    path = _seconds_file(notebook)
+    if not path.is_file():
+        _run(notebook, None, (), {}, limits.NOTEBOOK_TIMEOUT)
+    return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+
+
+def _seconds_file(notebook: str) -> Path:
+    return cache_dir() / f"{notebook}-seconds-{_cache_key(notebook, 'seconds', (), '')}.json"
+
+
+def _run(notebook: str, target: str | None, needs: tuple[str, ...], expect: dict[str, Value],
+         timeout: int) -> dict[str, np.ndarray]:
+    import time
+
     from nbclient import NotebookClient
 
     from autograde.kernel_manager import GradingKernelManager
@@ -74,8 +88,13 @@ def _run(notebook: str, target: str, needs: tuple[str, ...], expect: dict[str, V
         client = NotebookClient(nb, kernel_manager_class=GradingKernelManager, timeout=timeout,
                                 shutdown_kernel="immediate", resources={"metadata": {"path": work}})
         with client.setup_kernel():
+            started = time.monotonic()
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
+            _write_atomically(_seconds_file(notebook),
+                              json.dumps({"seconds": round(time.monotonic() - started, 2)}).encode())
+            if target is None:
+                return {}
             probe = nbformat.v4.new_code_cell("")
 
             def run_code(code: str) -> list:
@@ -84,3 +103,11 @@ def _run(notebook: str, target: str, needs: tuple[str, ...], expect: dict[str, V
                 return probe.outputs
 
             return Kernel(run_code, client.km.scratch, timeout, owner=client.km.user.uid).call(target, needs, expect)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Graders running at once never read half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

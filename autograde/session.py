@@ -45,6 +45,9 @@ class GradingSession(NotebookClient):
 
     notebook_timeout = Integer(limits.NOTEBOOK_TIMEOUT,
                                help="Seconds a whole notebook may run; then its kernel is stopped.").tag(config=True)
+    follow_solution_time = Bool(True, help="Limit a notebook to a multiple of its solution's run time on this "
+                                           "machine (autograde.limits.notebook_limit), within notebook_timeout."
+                                ).tag(config=True)
     # nbgrader raises when a cell's output is late after a timeout, and then drops the whole
     # notebook: a kernel stuck in a loop that swallows interrupts would score 0 everywhere.
     raise_on_iopub_timeout = Bool(False, help="Stop the notebook when output is late.").tag(config=True)
@@ -118,6 +121,7 @@ class GradingSession(NotebookClient):
         self._kernel_answered = False
         if self.budget is not None and self.budget.left() <= 0:
             return self._not_run(nb, f"not run: {self.budget.spent()}"), resources
+        self._time_limit = self._own_time_limit(nb)
         done = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
@@ -135,6 +139,23 @@ class GradingSession(NotebookClient):
         finally:
             done.set()
 
+    def _own_time_limit(self, nb) -> tuple[int, str]:
+        """This notebook's time limit and how it was set (``limits.notebook_limit``): from the
+        solution's run time on this machine when ``follow_solution_time``, else ``notebook_timeout``."""
+        notebooks = {BY_ID[g].notebook for g in map(check_id, nb.cells) if g in BY_ID}
+        if not self.follow_solution_time or len(notebooks) != 1:
+            return limits.notebook_limit(None, self.notebook_timeout)
+        from autograde.reference_run import solution_seconds
+
+        notebook = notebooks.pop()
+        try:
+            seconds = solution_seconds(notebook)
+        except Exception as exc:  # noqa: BLE001 - the notebook timeout holds instead
+            self.log.warning("the solution of %s did not run (%s: %s): its notebook limit is %s s",
+                             notebook, type(exc).__name__, exc, self.notebook_timeout)
+            seconds = None
+        return limits.notebook_limit(seconds, self.notebook_timeout)
+
     def _not_run(self, nb, why: str):
         """``nb`` with every check not judged yet failed, saying ``why``."""
         self.stopped_because = why
@@ -148,8 +169,9 @@ class GradingSession(NotebookClient):
 
     def _watch(self, done: threading.Event) -> None:
         """Stop the kernel when the notebook passes its time limit or its folders the disk limits."""
-        deadline = time.monotonic() + self.notebook_timeout  # counted from the moment a kernel is asked for
-        late = f"the notebook hit its time limit of {self.notebook_timeout} s"
+        limit, how = self._time_limit
+        deadline = time.monotonic() + limit  # counted from the moment a kernel is asked for
+        late = f"the notebook hit its time limit of {how}"
         if self.budget is not None and self.budget.deadline < deadline:
             deadline, late = self.budget.deadline, self.budget.spent()
         while not done.wait(limits.DISK_CHECK_SECONDS):

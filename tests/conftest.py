@@ -52,11 +52,17 @@ def offline_embedded_data():
 @pytest.fixture(scope="session")
 def reference_runs() -> dict[str, float]:
     """The graders' reference runs of the MNIST notebooks, made once for the session (the cache
-    in GD_GRADING_CACHE), before graders start in parallel: the accuracy thresholds per notebook."""
+    in GD_GRADING_CACHE), before graders start in parallel: the accuracy thresholds per notebook,
+    and every solution's run time (``autograde.limits.notebook_limit``)."""
     from autograde.exercises.logistic_regression import checks as lr
     from autograde.exercises.mnist_mlp import checks as mlp
+    from autograde.reference_run import solution_seconds
+    from autograde.registry import NOTEBOOKS
 
-    return {"02_mnist_gradient_tape": mlp.threshold()[0], "03_logistic_regression": lr.threshold()[0]}
+    thresholds = {"02_mnist_gradient_tape": mlp.threshold()[0], "03_logistic_regression": lr.threshold()[0]}
+    for notebook in NOTEBOOKS:  # the notebooks' time limits (the MNIST ones were timed just now)
+        solution_seconds(notebook)
+    return thresholds
 
 
 @pytest.fixture(scope="session")

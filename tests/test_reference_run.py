@@ -64,3 +64,43 @@ def test_the_data_fingerprint_changes_with_the_data_and_with_the_held_out_images
     np.save(held, np.load(held)[::-1].copy())
     mnist_data._split.cache_clear()
     assert mnist_data.fingerprint() != from_file
+
+
+def test_a_notebooks_time_limit_is_a_multiple_of_its_solutions_within_a_floor_and_the_cap():
+    from autograde import limits
+
+    assert limits.notebook_limit(None, 900) == (900, "900 s")
+    assert limits.notebook_limit(2.0, 900)[0] == limits.NOTEBOOK_TIME_FLOOR
+    slow = limits.NOTEBOOK_TIME_FLOOR / limits.NOTEBOOK_TIME_MULTIPLE * 2
+    limit, how = limits.notebook_limit(slow, 900)
+    assert limit == round(limits.NOTEBOOK_TIME_MULTIPLE * slow) and "the solution's" in how
+    assert limits.notebook_limit(1000.0, 900) == (900, "900 s")
+    assert limits.notebook_limit(2.0, 60) == (60, "60 s"), "an instructor's lower timeout holds"
+
+
+def test_a_solutions_run_time_is_measured_once_and_cached(fake_runs, monkeypatch):
+    def timed_run(notebook, target, needs, expect, timeout):
+        fake_runs.append(notebook)
+        reference_run._write_atomically(reference_run._seconds_file(notebook), b'{"seconds": 7.5}')
+        return {}
+
+    monkeypatch.setattr(reference_run, "_run", timed_run)
+    assert [reference_run.solution_seconds("01_linear_system") for _ in range(2)] == [7.5, 7.5]
+    assert fake_runs == ["01_linear_system"]
+
+
+def test_a_grading_session_limits_its_notebook_by_the_solutions_time(monkeypatch):
+    import nbformat
+
+    from autograde import limits
+    from autograde.registry import CHECKS
+    from autograde.session import GradingSession
+
+    check = next(c for c in CHECKS if c.notebook == "02_mnist_gradient_tape")
+    cell = nbformat.v4.new_code_cell("")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 1, "grade_id": check.grade_id}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), cell])
+    monkeypatch.setattr(reference_run, "solution_seconds", lambda notebook: {"02_mnist_gradient_tape": 40.0}[notebook])
+    limit, how = GradingSession(nb, notebook_timeout=900)._own_time_limit(nb)
+    assert limit == 40 * limits.NOTEBOOK_TIME_MULTIPLE and "the solution's 40.0 s" in how
+    assert GradingSession(nb, notebook_timeout=900, follow_solution_time=False)._own_time_limit(nb)[0] == 900
