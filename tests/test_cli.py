@@ -352,3 +352,12 @@ def test_list_reads_each_notebook_and_names_the_broken_ones_and_the_ignored_file
     assert "eve\teve.ipynb (broken)\n    ! eve.ipynb: JSON, but not a notebook (a JSON list" in out
     assert "ignored (neither a student's folder nor a notebook): grades.xlsx" in out
     assert lines[-1] == f"5 students in {subs}; 4 broken notebook(s); 1 other entry ignored"
+
+
+def test_the_readme_states_the_timeouts_gdgrade_grade_uses():
+    from autograde import limits
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for option, default in [("--cell-timeout", limits.CELL_TIMEOUT), ("--notebook-timeout", limits.NOTEBOOK_TIMEOUT),
+                            ("--submission-timeout", limits.SUBMISSION_TIMEOUT)]:
+        assert f"`{option}` (seconds" in readme and f", {default})" in readme.split(f"`{option}` (seconds", 1)[1][:80]
