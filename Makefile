@@ -5,7 +5,15 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-.PHONY: setup main test test-fast lint release examples bench gradescope gradescope-check clean docker-constraints
+.PHONY: system system-test setup main test test-fast lint release examples bench gradescope gradescope-check clean docker-constraints
+
+# The system packages first (tools/system_packages.sh): installed where this user may, else the run
+# stops here with one line naming the command to run.
+system:            ## python3-venv, bubblewrap, libseccomp2: what `make main` needs of the system
+	@VENV=$(VENV) sh tools/system_packages.sh main
+
+system-test:       ## the same, chromium and fonts-wqy-zenhei: what `make test` needs of the system
+	@VENV=$(VENV) sh tools/system_packages.sh test
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,10 +23,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-main: setup        ## release, autograde the example class with nbgrader, print the grade table
+main: system setup ## release, autograde the example class with nbgrader, print the grade table
 	$(PY) -m autograde.main_job
 
-test: setup lint   ## every test, notebooks and calibration included (about 23 minutes on 2 cores)
+test: system-test setup lint ## every test, notebooks and calibration included (about 23 minutes on 2 cores)
 	$(PY) -m pytest
 
 test-fast: setup   ## the tests that execute no notebook (seconds)
