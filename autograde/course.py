@@ -15,6 +15,7 @@ from pathlib import Path
 
 from autograde.notebook import check_id
 from autograde.registry import ASSIGNMENT
+from autograde.registry import ROOT as COURSE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +27,8 @@ class NbgraderFailed(RuntimeError):
 def make_course(dest: Path) -> Path:
     """A fresh course folder at ``dest`` with this repository's configuration and sources."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source", dest / "source", dirs_exist_ok=True,
+    shutil.copy2(COURSE / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(COURSE / "source", dest / "source", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints"))
     return dest
 

@@ -16,8 +16,8 @@ import nbformat
 
 from autograde.check import Example
 from autograde.notebook import answer_sources, nbgrader_meta
+from autograde.registry import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "gd_applications"
 OUT = ROOT / "tests" / "submissions"
 

@@ -38,10 +38,9 @@ from traitlets import Any, Bool, DottedObjectName, Integer, List, Type, Unicode
 
 from autograde import cgroup, kernel_user, limits
 from autograde.cgroup import Cgroup
-from autograde.registry import data_env, data_hidden, data_paths
+from autograde.registry import ROOT, data_env, data_hidden, data_paths
 from autograde.sandbox import Sandbox, describe, probe, wrap
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
 LAUNCHER = PACKAGE / "limited_kernel.py"
 #: Seconds between looks at whether a killed kernel has ended.

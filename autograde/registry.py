@@ -13,7 +13,10 @@ from autograde import exercises
 from autograde.check import Check
 
 ASSIGNMENT = "gd_applications"
-ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+#: The course the graders read: the repository in a checkout (or an editable install), else the copy
+#: an installed package carries in ``autograde/course`` (setup.py).
+ROOT = _CHECKOUT if (_CHECKOUT / "source" / ASSIGNMENT).is_dir() else Path(__file__).resolve().parent / "course"
 SOURCE = ROOT / "source" / ASSIGNMENT
 
 _EXERCISES = exercises.load()

@@ -33,7 +33,7 @@ except ImportError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_REQUIREMENTS = ROOT / "source" / "gd_applications" / "requirements.txt"
-INSTRUCTOR_ONLY = {"nbclient", "nbformat", "pytest", "nh3"}  # the graders' tools (nh3: autograde.inert), not the students'
+INSTRUCTOR_ONLY = {"jupyter_client", "nbclient", "nbformat", "pytest", "nh3"}  # the graders' tools (nh3: autograde.inert), not the students'
 INSTRUCTOR_ONLY |= {"rich"}  # gdgrade's progress bar (autograde.class_progress)
 TENSORFLOWS = {"tensorflow", "tensorflow-cpu"}
 
@@ -205,3 +205,70 @@ def test_the_grading_images_pinned_install_resolves(registry):
                 for i in json.loads(proc.stdout)["install"]}
     assert {n: v for n, v in resolved.items() if n in pins and pins[n] != v} == {}
     assert sorted(set(resolved) - set(pins)) == [], "every installed package is pinned: run `make docker-constraints`"
+
+
+# --- the system packages `make main` and `make test` need (tools/system_packages.sh) -------------
+
+SYSTEM_PACKAGES = ROOT / "tools" / "system_packages.sh"
+
+
+def run_system_check(tmp_path, target, *, root=False, sudo=False, apt=True, present=()):
+    """Run the check with stand-ins for the system's tools: ``present`` names what is installed
+    (bwrap, libseccomp, chromium, fonts); ``apt-get`` records its arguments instead of installing."""
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("grep", "env", "uname", "cat", "true"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    stubs = {"id": f"echo {0 if root else 1000}",
+             "sudo": '[ "$1" = -n ] && shift; exec "$@"' if sudo else "exit 1",
+             "ldconfig": "echo 'libseccomp.so.2 (libc6,x86-64) => /lib/libseccomp.so.2'" if "libseccomp" in present else "true",
+             "fc-list": "echo 'WenQuanYi Zen Hei'" if "fonts" in present else "true"}
+    if apt:
+        stubs["apt-get"] = f'echo "$@" >> {tmp_path / "apt.log"}'
+    stubs.update({name: "true" for name in ("bwrap", "chromium") if name in present})
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    proc = subprocess.run(["/bin/sh", str(SYSTEM_PACKAGES), target], capture_output=True, text=True, timeout=60,
+                          env={"PATH": str(bin_dir), "VENV": sys.prefix})
+    apt_log = tmp_path / "apt.log"
+    return proc, apt_log.read_text() if apt_log.exists() else ""
+
+
+def test_system_check_without_rights_stops_with_one_line_naming_the_command(tmp_path):
+    proc, apt = run_system_check(tmp_path, "main", present=("chromium", "fonts"))
+    assert proc.returncode == 1 and apt == ""
+    assert proc.stderr.splitlines() == [
+        "make main: missing system packages: bubblewrap libseccomp2. "
+        "Run: sudo apt-get install -y bubblewrap libseccomp2 (then make main again)"]
+
+
+def test_system_check_installs_what_is_missing_where_the_user_may(tmp_path):
+    proc, apt = run_system_check(tmp_path, "main", root=True, present=("libseccomp",))
+    assert proc.returncode == 0, proc.stderr
+    assert apt.splitlines() == ["update -qq", "install -y -qq bubblewrap"]
+    (tmp_path / "sudo").mkdir()
+    proc, apt = run_system_check(tmp_path / "sudo", "test", sudo=True, present=("bwrap", "libseccomp"))
+    assert proc.returncode == 0, proc.stderr
+    assert apt.splitlines()[-1] == "install -y -qq chromium fonts-wqy-zenhei"
+
+
+def test_system_check_passes_silently_when_everything_is_there(tmp_path):
+    proc, apt = run_system_check(tmp_path, "test", present=("bwrap", "libseccomp", "chromium", "fonts"))
+    assert (proc.returncode, proc.stderr, apt) == (0, "", "")
+
+
+def test_system_check_without_apt_names_the_packages(tmp_path):
+    proc, _ = run_system_check(tmp_path, "main", root=True, apt=False, present=("libseccomp",))
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert "missing system packages: bubblewrap" in line and "package manager" in line
+
+
+def test_make_main_and_make_test_run_the_system_check_first():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^main: system setup\b", makefile, re.M)
+    assert re.search(r"^test: system-test setup\b", makefile, re.M)
+    assert "sh tools/system_packages.sh test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
