@@ -59,6 +59,8 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.RestoreDeletedCells.add_missing_cells = True
+# A submitted notebook over limits.NOTEBOOK_MAX_BYTES is not parsed: its checks score 0, saying why.
+c.Autograde.exporter_class = "autograde.nbgrader_fixes.BoundedExporter"
 # Backstop for TensorFlow log lines that reach stderr despite the settings above.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (

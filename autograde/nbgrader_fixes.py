@@ -1,4 +1,9 @@
-"""Restoring deleted cells under nbgrader 0.9.6, used through nbgrader_config.py.
+"""Reading and restoring submitted notebooks under nbgrader 0.9.6, used through nbgrader_config.py.
+
+- ``BoundedExporter`` (``Autograde.exporter_class``): a submitted notebook over
+  ``limits.NOTEBOOK_MAX_BYTES`` is not parsed; nbgrader grades an empty notebook in its place
+  (its test cells restored below), and the grading session fails every check saying why, without
+  starting a kernel (``autograde.submission.refused``).
 
 - ``OverwriteCells.add_missing_grade_cells`` puts a deleted grade cell after the source cell
   that precedes it, but only looks that cell up among grade and solution cells: when it is a
@@ -17,11 +22,40 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from nbconvert.exporters import NotebookExporter
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import OverwriteCells
 
+from autograde import submission
 from autograde.notebook import cell_key, restore_at
+
+
+class BoundedExporter(NotebookExporter):
+    """nbgrader's notebook exporter, which reads no notebook over ``limits.NOTEBOOK_MAX_BYTES``."""
+
+    def from_file(self, file_stream, resources=None, **kw):
+        meta = (resources or {}).get("nbgrader") or {}
+        key = (meta.get("student"), meta.get("assignment"), meta.get("notebook"))
+        name = getattr(file_stream, "name", None)
+        why = submission.too_big(file_stream.fileno(), name)
+        if "student" in meta and not self._autograded_copy(name, key):  # the submitted file itself
+            submission.refuse(key, why)
+        if why is None:
+            return super().from_file(file_stream, resources=resources, **kw)
+        self.log.error("%s", why)
+        stand_in = nbformat.v4.new_notebook()
+        stand_in.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        return self.from_notebook_node(stand_in, resources=resources, **kw)
+
+    def _autograded_copy(self, name: str | None, key: tuple) -> bool:
+        """Whether ``name`` is nbgrader's sanitized copy (in ``autograded/``), not the submission."""
+        coursedir = getattr(self.parent, "coursedir", None)
+        if name is None or coursedir is None:
+            return False
+        student, assignment, _ = key
+        folder = coursedir.format_path(coursedir.autograded_directory, student, assignment)
+        return Path(name).resolve().parent == Path(folder).resolve()
 
 
 class RestoreDeletedCells(OverwriteCells):

@@ -38,6 +38,7 @@ from autograde.kernel_manager import GradingKernelManager, over_disk_limit
 from autograde.notebook import check_id, nbgrader_meta
 from autograde.registry import BY_ID, CHECKS, SOURCES
 from autograde.resources import peak_rss_mb
+from autograde.submission import refused
 
 
 class GradingSession(NotebookClient):
@@ -119,6 +120,10 @@ class GradingSession(NotebookClient):
         self._output_total = 0
         self._limit_hit: str | None = None
         self._kernel_answered = False
+        meta = (resources or {}).get("nbgrader") or {}
+        refusal = refused((meta.get("student"), meta.get("assignment"), meta.get("notebook")))
+        if refusal is not None:  # nbgrader read an empty notebook in its place (nbgrader_fixes.BoundedExporter)
+            return self._not_run(nb, f"not graded: {refusal}"), resources
         if self.budget is not None and self.budget.left() <= 0:
             return self._not_run(nb, f"not run: {self.budget.spent()}"), resources
         self._time_limit = self._own_time_limit(nb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,16 +13,34 @@ import nbformat
 from autograde import limits
 from autograde.registry import ASSIGNMENT, NOTEBOOKS, SOURCES
 
+#: Submitted notebooks refused unread, by (student, assignment, notebook) as nbgrader names them:
+#: what the grading session of each says instead of grading it (``nbgrader_fixes.BoundedExporter``).
+_refused: dict[tuple[str, str, str], str] = {}
 
-def too_big(path: Path) -> str | None:
-    """Why the notebook at ``path`` is not read (over ``limits.NOTEBOOK_MAX_BYTES``), or None."""
+
+def refuse(key: tuple[str, str, str], why: str | None) -> None:
+    """Record that the notebook ``key`` was not read, and why (None: it was read)."""
+    if why is None:
+        _refused.pop(key, None)
+    else:
+        _refused[key] = why
+
+
+def refused(key: tuple[str, str, str]) -> str | None:
+    """Why the notebook ``key`` was not read, or None: it was (or is not nbgrader's)."""
+    return _refused.get(key)
+
+
+def too_big(path: Path | int, name: str | None = None) -> str | None:
+    """Why the notebook at ``path`` (or the file open as descriptor ``path``, called ``name``) is not
+    read (over ``limits.NOTEBOOK_MAX_BYTES``), or None."""
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if isinstance(path, Path) else os.fstat(path).st_size
     except OSError:
         return None  # missing or unreadable: reading it says why
     if size <= limits.NOTEBOOK_MAX_BYTES:
         return None
-    return (f"{path}: {size / 2**20:.0f} MiB, over the {limits.NOTEBOOK_MAX_BYTES // 2**20} MiB a notebook may "
+    return (f"{name or path}: {size / 2**20:.1f} MiB, over the {limits.NOTEBOOK_MAX_BYTES // 2**20} MiB a notebook may "
             "take; not read. Fix: clear its outputs (Edit → Clear Outputs of All Cells), save and submit again.")
 
 

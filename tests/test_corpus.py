@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -112,6 +113,24 @@ def pytest_corpus(corpus_folder, tmp_path_factory):
     return run
 
 
+#: A student whose notebook is over ``limits.NOTEBOOK_MAX_BYTES`` (graded by nbgrader with the corpus).
+OVERSIZED = "oversized_notebook"
+
+
+def oversized(folder: Path) -> Path:
+    """The solution of 01 with a markdown cell that takes it past ``limits.NOTEBOOK_MAX_BYTES``."""
+    import nbformat
+
+    from autograde import limits
+    from autograde.registry import SOURCES
+
+    nb = nbformat.read(SOURCES["01_linear_system"], as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("x" * (limits.NOTEBOOK_MAX_BYTES + 1)))
+    path = folder / "01_linear_system.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
 def require_sandbox(case):
     if case.needs_sandbox and not probe()[0] and os.environ.get("GD_REQUIRE_SANDBOX") != "1":
         pytest.skip(f"needs bubblewrap: {probe()[1]}")
@@ -123,6 +142,7 @@ def nbgrader_corpus(tmp_path_factory):
     nbg.generate_release(course)
     for case in CASES:
         nbg.submit(course, case.name, {case.notebook: path_of(case)})
+    nbg.submit(course, OVERSIZED, {"01_linear_system": oversized(tmp_path_factory.mktemp("oversized"))})
     canaries = Canaries(tmp_path_factory.mktemp("canary"))
     try:
         with pytest.MonkeyPatch.context() as env:
@@ -134,6 +154,13 @@ def nbgrader_corpus(tmp_path_factory):
     finally:
         harmed = canaries.close()
     return course, nbg.gradebook_scores(course), harmed
+
+
+def test_nbgrader_reads_no_notebook_over_the_size_limit_and_says_so(nbgrader_corpus):
+    course, scores, _ = nbgrader_corpus
+    assert set(scores[OVERSIZED].values()) == {0.0}
+    reports = nbg.cell_reports(course, OVERSIZED, "01_linear_system")
+    assert reports and all("not graded" in r and "MiB a notebook may take" in r for r in reports.values()), reports
 
 
 def test_corpus_notebooks_match_what_the_spec_writes():
@@ -188,7 +215,7 @@ def test_nbgrader_grades_every_student_of_the_corpus(nbgrader_corpus):
     missing = [c.name for c in CASES if not (course / "autograded" / c.name / nbg.ASSIGNMENT
                                             / f"{c.notebook}.ipynb").exists()]
     assert missing == [], f"nbgrader dropped these notebooks: {missing}"
-    assert sorted(scores) == sorted(IDS)
+    assert sorted(scores) == sorted([*IDS, OVERSIZED])
 
 
 def needs_bubblewrap():
