@@ -28,6 +28,10 @@ CONTRACT = (
     ("a kernel's memory is counted over all its processes and in-memory folders, its tasks capped, "
      "and all of it ended at once, where the host gives the grader cgroups",
      "autograde/cgroup.py, joined by autograde/confine.py (cold) or the grader (forked)"),
+    ("the grading of one submission by the class grader or Gradescope's entry point (its grader and all "
+     "its kernels) runs under a memory ceiling of its own; passing it costs that submission only, "
+     "reported with the student's name",
+     "autograde/grader_process.py"),
     ("no kernel holds a capability or can gain one",
      "bubblewrap's --cap-drop ALL, setpriv / zygote_server.become, no new privileges"),
 )
@@ -37,4 +41,7 @@ NOT_YET = (
     "where the host gives the grader no cgroup, memory is not counted over all of a kernel's processes "
     "and in-memory folders: each process's address space, the task cap and each folder's size bound it",
     "forked kernels of one submission share its zygote's pid and network namespaces",
+    "nbgrader grades a class in one process: its memory is bounded by what it reads from a kernel "
+    "(autograde/returned.py, kernel_manager.bound_messages, the output and notebook size limits), "
+    "with no ceiling per submission",
 )
