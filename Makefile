@@ -66,4 +66,4 @@ gradescope-check: setup  ## install the bundle in a fresh Debian root and grade 
 	$(PY) tests/gradescope_harness.py
 
 clean:             ## remove the nbgrader stages, gradebook, grades.csv and class report made by `make main`
-	rm -rf submitted autograded feedback gradebook.db grades.csv checks.csv checks.png grading-results
+	rm -rf submitted autograded feedback gradebook.db grades.csv checks.csv checks.png grading-results main-job.log
