@@ -290,10 +290,11 @@ def grade(args) -> int:
     """Grade the chosen students; exit status 1 when none could be graded."""
     found = require_students(args.submissions)  # every argument is checked before any work
     results_folder(args.out, args.submissions)
-    students = shard(select(found, args.student, args.submissions), args.shard, args.shard_base)
+    chosen = select(found, args.student, args.submissions)
+    students = shard(chosen, args.shard, args.shard_base)
     if not students:
-        raise SystemExit(f"--shard {args.shard}: no student in this slice of the {len(found)} in {args.submissions}. "
-                         f"Fix: use at most {len(found)} shards.")
+        raise SystemExit(f"--shard {args.shard}: no student in this slice of the {len(chosen)} chosen in "
+                         f"{args.submissions}. Fix: use at most {len(chosen)} shards.")
     if args.allow_unsandboxed:
         os.environ[limits.ENV_PREFIX + "ALLOW_UNSANDBOXED"] = "1"
     try:

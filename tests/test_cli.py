@@ -361,3 +361,25 @@ def test_the_readme_states_the_timeouts_gdgrade_grade_uses():
     for option, default in [("--cell-timeout", limits.CELL_TIMEOUT), ("--notebook-timeout", limits.NOTEBOOK_TIMEOUT),
                             ("--submission-timeout", limits.SUBMISSION_TIMEOUT)]:
         assert f"`{option}` (seconds" in readme and f", {default})" in readme.split(f"`{option}` (seconds", 1)[1][:80]
+
+
+def test_the_bar_is_drawn_only_on_an_interactive_terminal(monkeypatch):
+    import os
+
+    from autograde.class_progress import interactive
+
+    monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        assert interactive(terminal) and not interactive(io.StringIO())
+        monkeypatch.setenv("FORCE_COLOR", "1")  # colours asked for in a CI log draw no bar there
+        assert not interactive(io.StringIO())
+        monkeypatch.setenv("TERM", "dumb")
+        assert not interactive(terminal)
+        monkeypatch.setenv("TTY_INTERACTIVE", "1")
+        assert interactive(io.StringIO())
+        monkeypatch.setenv("TTY_INTERACTIVE", "0")
+        monkeypatch.setenv("TERM", "xterm")
+        assert not interactive(terminal)
+    os.close(leader)
