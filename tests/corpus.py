@@ -817,7 +817,7 @@ def system_loss(A, b, v):
           "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
     Case("an_error_that_reads_like_a_verdict", (LS, "solution"), _answer("should_stop_answer", VERDICT_LOOKING_ERROR),
          {**LS_FULL, "early_stopping_rule": 0, "early_stopping_in_loop": 0},
-         {"early_stopping_rule": "not the grader's verdict):\n  │ `should_stop` 出錯 raised ValueError: ✔ 通過 passed",
+         {"early_stopping_rule": "  │ `should_stop` raised ValueError: ✔ 通過 passed",
           "early_stopping_in_loop": "follows from `early_stopping_rule`"}),
     Case("accuracy_returns_nan", (LR, "solution"), _answer("accuracy_answer", NAN_ACCURACY),
          {**LR_FULL, "accuracy_value": 0, "test_accuracy_reported": 0},

@@ -10,6 +10,7 @@ notebooks by both front ends in ``tests/corpus.py``, end-to-end checks included.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import nbformat
@@ -23,12 +24,14 @@ LS, MLP, LR = "01_linear_system", "02_mnist_gradient_tape", "03_logistic_regress
 @dataclass(frozen=True)
 class Mistake:
     """``edits``: (answer grade_id, text of the solution's cell, its replacement); ``lost``: unit
-    check grade_id → phrase of its message (empty: a correct answer, full points)."""
+    check grade_id → phrase of its message (empty: a correct answer, full points); ``unexplained``:
+    no known mistake fits, so the messages name no cause (they say what was measured and expected)."""
 
     name: str
     notebook: str
     edits: tuple[tuple[str, str, str], ...]
     lost: dict[str, str] = field(default_factory=dict)
+    unexplained: bool = False
 
     def answers(self) -> dict[str, str]:
         """The changed answer cells, by grade_id."""
@@ -43,8 +46,8 @@ class Mistake:
         return out
 
 
-def _one(name, notebook, grade_id, old, new, lost=None) -> Mistake:
-    return Mistake(name, notebook, ((grade_id, old, new),), lost or {})
+def _one(name, notebook, grade_id, old, new, lost=None, unexplained=False) -> Mistake:
+    return Mistake(name, notebook, ((grade_id, old, new),), lost or {}, unexplained)
 
 
 LS_LOSS, LS_STEP, LS_STOP = "linear_system_loss_answer", "gradient_step_answer", "should_stop_answer"
@@ -171,8 +174,107 @@ MISTAKES = (
          "W.assign(W - lr * dW)\n    b.assign(b - lr * db)"),
     _one("cross_entropy_sparse_keras_loss", LR, LR_LOGITS, RIGHT_CE,
          "return tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y_true, z, from_logits=True))"),
+    # ------------------------------------------------------------------ issue 25: recognised with a hint of their own
+    _one("mnist_loss_minus_sign_missing", MLP, MLP_LOSS, RIGHT_MLP_LOSS,
+         "return tf.reduce_mean(tf.reduce_sum(y_true * tf.math.log(y_pred), axis=1))",
+         {"mnist_loss_value": "minus sign is missing"}),
+    _one("mnist_loss_squared_error", MLP, MLP_LOSS, RIGHT_MLP_LOSS, "return tf.reduce_mean(tf.square(y_true - y_pred))",
+         {"mnist_loss_value": "squared error"}),
+    _one("mnist_loss_keras_mean_squared_error", MLP, MLP_LOSS, RIGHT_MLP_LOSS,
+         "return tf.keras.losses.MeanSquaredError()(y_true, y_pred)",
+         {"mnist_loss_value": "squared error"}),
+    _one("accuracy_in_percent", LR, LR_ACC, "return tf.reduce_mean(", "return 100 * tf.reduce_mean(",
+         {"accuracy_value": "multiplied by 100"}),
+    _one("accuracy_floor_division", LR, LR_ACC,
+         "return tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(y_true, tf.int64)), tf.float32))",
+         "correct = tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(y_true, tf.int64)), tf.int32))\n"
+         "    return correct // tf.size(y_true)", {"accuracy_value": "rounded down"}),
+    _one("sgd_updates_copies_of_the_variables", LR, LR_STEP, "    W.assign_sub(lr * dW)\n",
+         "    W, b = tf.Variable(W), tf.Variable(b)\n    W.assign_sub(lr * dW)\n",
+         {"sgd_step_matches_reference": "made new variables"}),
+    _one("sgd_numpy_inside_the_compiled_step", LR, LR_STEP, "W.assign_sub(lr * dW)", "W.assign_sub(lr * dW.numpy())",
+         {"sgd_step_matches_reference": "inside a compiled function"}),
+    _one("sgd_variable_numpy_inside_the_compiled_step", LR, LR_STEP, "W.assign_sub(lr * dW)",
+         "W.assign(W.numpy() - lr * dW)", {"sgd_step_matches_reference": "inside a compiled function"}),
+    _one("loss_matmul_of_a_vector", LS, LS_LOSS, "tf.linalg.matvec(A, v)", "tf.matmul(A, v)",
+         {"linear_system_loss_value": "tf.linalg.matvec(A, v)"}),
+    _one("loss_elementwise_product", LS, LS_LOSS, "tf.linalg.matvec(A, v)", "A * v",
+         {"linear_system_loss_value": "element by element"}),
+    # ------------------------------------------------------------------ more of our own
+    _one("step_zip_swapped", LS, LS_STEP, "zip(grads, variables)", "zip(variables, grads)",
+         {"gradient_step_matches_reference": "(gradient, variable) pairs"}),
+    _one("train_step_zip_swapped", MLP, MLP_STEP, "zip(grads, model.trainable_variables)",
+         "zip(model.trainable_variables, grads)",
+         {"train_step_lowers_loss": "(gradient, variable) pairs", "train_step_training_mode": "(gradient, variable) pairs"}),
+    _one("train_step_with_model_predict", MLP, MLP_STEP, "y_pred = model(x, training=True)",
+         "y_pred = model.predict(x, verbose=0)",
+         {"train_step_lowers_loss": "inside a compiled function", "train_step_training_mode": "no gradients at all"}),
+    _one("loss_column_minus_row", LS, LS_LOSS, "tf.linalg.matvec(A, v)", "tf.matmul(A, tf.reshape(v, (-1, 1)))",
+         {"linear_system_loss_value": "column"}),
+    _one("loss_square_of_the_sum", LS, LS_LOSS, RIGHT_LS_LOSS, "return tf.square(tf.reduce_sum(residuals))",
+         {"linear_system_loss_value": "summed, then squared"}),
+    _one("sgd_assign_instead_of_assign_sub", LR, LR_STEP, "W.assign_sub(lr * dW)\n    b.assign_sub(lr * db)",
+         "W.assign(lr * dW)\n    b.assign(lr * db)", {"sgd_step_matches_reference": "set to lr·dW itself"}),
+    _one("accuracy_mean_of_booleans", LR, LR_ACC, "tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(y_true, tf.int64)), "
+         "tf.float32))", "tf.reduce_mean(tf.equal(predicted, tf.cast(y_true, tf.int64)))",
+         {"accuracy_value": "takes no booleans"}),
+    _one("cross_entropy_labels_not_one_hot", LR, LR_LOGITS, "labels = tf.one_hot(tf.cast(y_true, tf.int32), 10)",
+         "labels = tf.cast(y_true, tf.float32)", {"logits_and_loss_value": "labels of the logits' shape"}),
+    _one("cross_entropy_one_hot_of_floats", LR, LR_LOGITS, "tf.one_hot(tf.cast(y_true, tf.int32), 10)",
+         "tf.one_hot(tf.cast(y_true, tf.float32), 10)", {"logits_and_loss_value": "tf.one_hot needs integer labels"}),
+    _one("early_stopping_equal_loss_is_an_improvement", MLP, MLP_STOP, "val_loss < self.best_loss",
+         "val_loss <= self.best_loss", {"early_stopping_restores_best": "strictly lower"}),
+    _one("loss_residuals_reversed", LS, LS_LOSS, "tf.linalg.matvec(A, v) - b", "b - tf.linalg.matvec(A, v)"),
+    _one("loss_product_summed_by_rows", LS, LS_LOSS, "tf.linalg.matvec(A, v)", "tf.reduce_sum(A * v, axis=1)"),
+    _one("accuracy_with_the_equality_operator", LR, LR_ACC, "tf.equal(predicted, tf.cast(y_true, tf.int64))",
+         "predicted == tf.cast(y_true, tf.int64)"),
+    # ------------------------------------------------------------------ no known mistake fits: no cause is named
+    _one("mnist_loss_scaled", MLP, MLP_LOSS, RIGHT_MLP_LOSS,
+         "return 1.5 * tf.reduce_mean(tf.keras.losses.categorical_crossentropy(y_true, y_pred))",
+         {"mnist_loss_value": "should be"}, unexplained=True),
+    _one("accuracy_scaled", LR, LR_ACC, "return tf.reduce_mean(", "return 0.9 * tf.reduce_mean(",
+         {"accuracy_value": "should be"}, unexplained=True),
+    _one("sgd_rebinds_the_names", LR, LR_STEP, "W.assign_sub(lr * dW)\n    b.assign_sub(lr * db)",
+         "W = W - lr * dW\n    b = b - lr * db", {"sgd_step_matches_reference": "the same after the call"},
+         unexplained=True),
+    _one("sgd_half_a_step", LR, LR_STEP, "W.assign_sub(lr * dW)\n    b.assign_sub(lr * db)",
+         "W.assign_sub(0.5 * lr * dW)\n    b.assign_sub(0.5 * lr * db)", {"sgd_step_matches_reference": "differs from"},
+         unexplained=True),
+    _one("loss_tripled", LS, LS_LOSS, RIGHT_LS_LOSS, "return 3.0 * tf.reduce_sum(tf.square(residuals))",
+         {"linear_system_loss_value": "should be"}, unexplained=True),
     # one mistake, charged once: the step is right, and keeps its points, though logits are wrong
     Mistake("logits_missing_bias_with_a_correct_step", LR,
             ((LR_LOGITS, "return tf.matmul(x, W) + b", "return tf.matmul(x, W)"),),
             {"logits_and_loss_value": "bias is missing"}),
 )
+
+
+# ------------------------------------------------------------------ one language per line
+#: Characters of a zh-TW line: CJK ideographs and full-width punctuation.
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+#: Words a zh-TW line keeps in English: names of the course's tools and terms it teaches by them.
+TERMS = frozenset({"tf", "TensorFlow", "NumPy", "Keras", "kernel", "tape", "optimizer", "Adam", "SGD", "Dropout",
+                   "BatchNormalization", "softmax", "sigmoid", "logits", "one-hot", "sparse", "categorical",
+                   "epoch", "axis", "ln", "True", "False", "None", "MiB", "MNIST", "Python",
+                   "lr", "dW", "db", "tol"})  # and the variables of the lesson's formulas
+_CODE = (re.compile(r"`[^`]*`"),                               # code in backticks
+         re.compile(r"[\w.]+\([^()]*\)"),                       # a call, innermost first
+         re.compile(r"\b[A-Za-z_]\w*(\.\w+)+"),                # a dotted name
+         re.compile(r"\b\w*_\w*\b"))                           # a snake_case name
+
+
+def mixed_lines(text: str) -> list[str]:
+    """The lines of ``text`` that mix languages: a line with zh-TW text and English words beyond
+    code and ``TERMS`` (a line without zh-TW is English, or code)."""
+    mixed = []
+    for line in text.splitlines():
+        if not CJK.search(line):
+            continue
+        rest = line
+        for pattern in _CODE:
+            while pattern.search(rest):
+                rest = pattern.sub(" ", rest)
+        words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", rest) if w not in TERMS]
+        if words:
+            mixed.append(line)
+    return mixed

@@ -1,5 +1,6 @@
 """Typical mistakes (tests/mistakes.py), judged from their functions in this process: each loses
-exactly the unit checks of the function at fault, and the message names the cause."""
+exactly the unit checks of the function at fault, the message names the cause (or, where no known
+mistake fits, names none), and every line of it is in one language."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ import re
 import nbformat
 import pytest
 
+from autograde import diagnose
 from autograde.judge import in_process_kernel, judge
 from autograde.notebook import answer_namespace
-from autograde.registry import CHECKS
+from autograde.registry import BY_ID, CHECKS
 from tests.examples import ROOT
-from tests.mistakes import MISTAKES
+from tests.mistakes import MISTAKES, mixed_lines
 from tests.test_judge import SETUP, UNIT
 
 #: Framework text a student must never get in place of a cause.
 CJK = re.compile(r"[\u4e00-\u9fff]")
-INTERNALS = re.compile(r"\{\{function_node|<tf\.Tensor|Traceback|site-packages|__wrapped__|\[Op:")
+INTERNALS = re.compile(r"\{\{function_node|\{\{node|<tf\.Tensor|Traceback|site-packages|__wrapped__|\[Op:")
 
 
 def test_the_corpus_holds_at_least_thirty_cases_across_the_three_notebooks():
@@ -25,6 +27,7 @@ def test_the_corpus_holds_at_least_thirty_cases_across_the_three_notebooks():
     assert {m.notebook for m in MISTAKES} == {c.notebook for c in CHECKS}
     assert len({m.name for m in MISTAKES}) == len(MISTAKES)
     assert sum(not m.lost for m in MISTAKES) >= 6, "correct but unusual answers keep full marks"
+    assert sum(m.unexplained for m in MISTAKES) >= 4, "wrong answers no known mistake explains"
 
 
 @pytest.mark.slow
@@ -46,3 +49,34 @@ def test_a_mistake_loses_only_the_checks_of_the_function_at_fault_and_names_its_
         assert phrase in lost[grade_id], lost[grade_id]
         assert CJK.search(lost[grade_id]), "the message speaks zh-TW too"
         assert not INTERNALS.search(lost[grade_id]), lost[grade_id]
+        if mistake.unexplained:  # what was measured and what was expected, and no cause the values do not show
+            assert "Likely cause" not in lost[grade_id] and "可能原因" not in lost[grade_id], lost[grade_id]
+            assert diagnose.find(lost[grade_id]) is None and "?" not in lost[grade_id], lost[grade_id]
+    for message in lost.values():
+        assert not mixed_lines(message), mixed_lines(message)
+
+
+@pytest.mark.parametrize(("reported", "phrase"), [
+    (lambda right, on_training: 100 * right, "multiplied by 100"),
+    (lambda right, on_training: on_training, "on the training images"),
+    (lambda right, on_training: right / 2, None),
+], ids=["in_percent", "on_the_training_images", "unexplained"])
+def test_a_wrong_reported_accuracy_is_told_by_what_its_value_shows(reported, phrase, tmp_path):
+    import numpy as np
+
+    from autograde.exercises import mnist_data
+    from autograde.exercises.logistic_regression import checks
+
+    rng = np.random.default_rng(5)
+    W, b = (rng.normal(size=(784, 10)) * 0.05).astype(np.float32), rng.normal(size=10).astype(np.float32)
+    data = mnist_data.grader_data()
+    on_training = mnist_data.accuracy_of(lambda xb: xb @ W + b, data.x_train.reshape(len(data.x_train), -1),
+                                         data.y_train)
+    ns = {"W": W, "b": b, "test_accuracy": reported(checks._test_accuracy_of(W, b), on_training)}
+    verdict = judge(BY_ID["test_accuracy_reported"], in_process_kernel(ns, tmp_path), seed=0)
+    assert not verdict.passed and "`test_accuracy` is" in verdict.message
+    assert not mixed_lines(verdict.message), verdict.message
+    if phrase:
+        assert "Likely cause: " in verdict.message and phrase in verdict.message, verdict.message
+    else:
+        assert "Likely cause" not in verdict.message and "not on a training batch" not in verdict.message

@@ -39,13 +39,15 @@ def _rng(seed: int) -> np.random.Generator:
 def _loss_cases(seed: int):
     """The notebook's three known points, then new 2×2, 2×2 and 3×3 systems at random points."""
     A, b = visible.LESSON_A.astype(np.float64), visible.LESSON_B.astype(np.float64)
-    cases = [(A, b, np.array(p), f"(x, y) = {p} of x+y=16, 10x+25y=250") for p in ((0.0, 0.0), (1.0, 2.0), (10.0, 6.0))]
+    cases = [(A, b, np.array(p), (f"x+y=16、10x+25y=250 的 (x, y) = {p}", f"(x, y) = {p} of x+y=16, 10x+25y=250"))
+             for p in ((0.0, 0.0), (1.0, 2.0), (10.0, 6.0))]
     rng = _rng(seed)
     for n in (2, 2, 3):
         A = rng.normal(size=(n, n)) * 3
         b = rng.normal(size=n) * 5
         v = rng.normal(size=n)
-        cases.append((A.astype(np.float32), b.astype(np.float32), v.astype(np.float32), f"a new {n}×{n} system"))
+        cases.append((A.astype(np.float32), b.astype(np.float32), v.astype(np.float32),
+                      (f"一個新的 {n}×{n} 方程組", f"a new {n}×{n} system")))
     return cases
 
 
@@ -63,24 +65,29 @@ def loss_value(kernel, seed: int) -> None:
     # the mistake that explains every value (a mean and half the sum agree on 2×2 systems, not on 3×3)
     cause = diagnose.consistent((float(got["loss"]), mistakes.loss_variants(A, b, v))
                                 for got, (A, b, v, _) in zip(seen, cases, strict=True) if isinstance(got, dict))
-    for got, (A, b, v, where) in zip(seen, cases, strict=True):
+    lesson_right = all(isinstance(got, dict) and rel_error(float(got["loss"]), ref.loss(A, b, v)) <= visible.LOSS_TOL
+                       for got, (A, b, v, _) in list(zip(seen, cases, strict=True))[:3])
+    for got, (A, b, v, (where_zh, where)) in zip(seen, cases, strict=True):
         if isinstance(got, CheckFailed):
             raise got
         loss, grad = float(got["loss"]), got["grad"]
         expected = ref.loss(A, b, v)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
-            raise CheckFailed(say(f"在 {where},損失應為 {expected:.6g},卻得到 {loss:.6g}。",
-                                  f"At {where} the loss should be {expected:.6g}, got {loss:.6g}.")
-                              + "\n" + (cause.text if cause else visible._loss_hint(loss, expected))
-                              + ("" if where.startswith("(x") else "\n" + say(
-                                  "請用參數 A、b,而不是課文的數字。",
-                                  "Use A and b from the arguments (tf.linalg.matvec(A, v) - b), not the lesson's numbers.")))
+            hint = cause.text if cause else visible._loss_hint(loss, expected)
+            if cause is None and lesson_right:
+                hint = say("你的損失在課文的方程組上正確,在這個新的方程組上卻不對:請找程式裡寫死的課文數字;"
+                           "損失要用參數 A、b(tf.linalg.matvec(A, v) - b)。",
+                           "Your loss is right on the lesson's system but not on this new one: look for "
+                           "numbers of the lesson written into the code; the loss must use the arguments A "
+                           "and b (tf.linalg.matvec(A, v) - b).")
+            raise CheckFailed(say(f"在{where_zh},損失應為 {expected:.6g},卻得到 {loss:.6g}。",
+                                  f"At {where} the loss should be {expected:.6g}, got {loss:.6g}.") + "\n" + hint)
         if not np.all(np.isfinite(grad)):
             raise CheckFailed(say("損失無法對 v 微分:請只用 TensorFlow 運算,不要轉成 NumPy。",
                                   "The loss cannot be differentiated with respect to v: "
                                   "use TensorFlow operations only, no NumPy or .numpy()."))
         if rel_error(grad, ref.gradient(A, b, v)) > 1e-3:
-            raise CheckFailed(say(f"在 {where},損失的梯度不對。",
+            raise CheckFailed(say(f"在{where_zh},損失的梯度不對:是 {np.round(grad, 4)},應為 {np.round(ref.gradient(A, b, v), 4)}。",
                                   f"At {where} the gradient of your loss is {np.round(grad, 4)}, "
                                   f"expected {np.round(ref.gradient(A, b, v), 4)}.")
                               + (f"\n{cause.text}" if cause else ""))
@@ -106,8 +113,10 @@ def step_matches_reference(kernel, seed: int) -> None:
         want, before = ref.steps(A, b, start, optimizer, lr, count)
         moved, expected_move = points[0] - start, want[0] - start
         if np.allclose(moved, 0):
-            raise CheckFailed(say("一步之後 v 沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
-                                  "v did not change after one step: did you call `optimizer.apply_gradients`?"))
+            raise CheckFailed(say("一步之後 v 與開始時相同:這一步要用傳入的 optimizer 更新變數"
+                                  "(optimizer.apply_gradients(zip(grads, variables)))。",
+                                  "v is the same after one step as before it: the step must update the variables "
+                                  "with the optimizer passed in (optimizer.apply_gradients(zip(grads, variables)))."))
         err = rel_error(points, want)
         cause = (diagnose.which(points, mistakes.step_variants(A, b, start, optimizer, lr, count), rtol=STEP_TOL)
                  if err > STEP_TOL else None)
@@ -269,7 +278,7 @@ def early_stopping_in_loop(kernel, seed: int) -> None:
                 f"{system.solution}: is the comparison reversed (stop when the change is *small*)?"))
         first = min(want)
         raise CheckFailed(say(
-            f"方程組 {system.label}:在評分程式記錄的損失上,迴圈在第 {epoch} 個 epoch 停止;規則 |Δloss| < tol 第一次成立是在第 {first} 個。",
+            f"方程組 {system.label}:在評分程式記錄的損失上,迴圈在第 {epoch} 個 epoch 停止;規則 `|Δloss| < tol` 第一次成立是在第 {first} 個。",
             f"System {system.label}: on the grader's recorded losses the loop stopped after epoch {epoch}; the rule "
             f"|loss − previous_loss| < {ref.STOP_TOL:g} first holds at epoch {first}. Stop at the first epoch "
             "where it holds."))

@@ -21,6 +21,18 @@ ABS_NOT_SQUARED = Cause("absolute_not_squared", "用了殘差的絕對值:應為
 TRANSPOSED = Cause("transposed_matrix", "A 被轉置了:殘差是 A·v − b(tf.linalg.matvec(A, v)),不是 Aᵀ·v − b。",
                    "A is transposed: the residual is A·v − b (tf.linalg.matvec(A, v)), not Aᵀ·v − b.")
 
+BROADCAST_PRODUCT = Cause("elementwise_not_matrix_product",
+                          "A * v 是逐元素相乘(廣播成 n×n),不是矩陣乘向量:請用 tf.linalg.matvec(A, v)。",
+                          "A * v multiplies element by element (broadcast to n×n), not matrix times vector: "
+                          "use tf.linalg.matvec(A, v).")
+COLUMN_MINUS_ROW = Cause("column_minus_row",
+                         "A·v 成了一行 (n, 1),減去 b (n,) 時廣播成 n×n:請用 tf.linalg.matvec(A, v) 得到 (n,)。",
+                         "A·v came out as a column (n, 1), and subtracting b (n,) broadcasts to n×n: "
+                         "tf.linalg.matvec(A, v) gives shape (n,).")
+SQUARE_OF_SUM = Cause("square_of_the_sum", "先加總再平方:損失是每個殘差平方後再加總,Σ (A·v − b)²。",
+                      "the residuals are summed, then squared: the loss squares each residual, then adds them, "
+                      "Σ (A·v − b)².")
+
 
 def loss_variants(A, b, v):
     """(cause, loss) of the common mistakes of ``linear_system_loss``."""
@@ -29,7 +41,9 @@ def loss_variants(A, b, v):
     rt = A.T @ v - b
     return [(MEAN_NOT_SUM, float(r @ r) / len(r)), (NORM_NOT_SQUARED, float(np.sqrt(r @ r))),
             (HALF_SUM, 0.5 * float(r @ r)), (NOT_SQUARED, float(r.sum())), (ABS_NOT_SQUARED, float(np.abs(r).sum())),
-            (TRANSPOSED, float(rt @ rt))]
+            (TRANSPOSED, float(rt @ rt)), (BROADCAST_PRODUCT, float(np.sum((A * v - b) ** 2))),
+            (COLUMN_MINUS_ROW, float(np.sum(((A @ v)[:, None] - b[None, :]) ** 2))),
+            (SQUARE_OF_SUM, float(r.sum() ** 2))]
 
 STEP_TWICE = Cause("step_applied_twice", "每次呼叫更新了兩次:只呼叫一次 optimizer.apply_gradients。",
                    "each call updates twice: call optimizer.apply_gradients once per step.")

@@ -49,25 +49,28 @@ def logits_and_loss(kernel, seed: int) -> None:
     """logits = x·W + b and the mean softmax cross-entropy, on the notebook's example and random inputs."""
     rng = _rng(seed, 0)
     x, W, b, y = _random_problem(rng)
-    for xx, WW, bb, what in ((*_example(), "the hand-made example"), (x, W, b, "random inputs")):
+    for xx, WW, bb, what_zh, what in ((*_example(), "手算的例子", "the hand-made example"),
+                                      (x, W, b, "隨機的輸入", "random inputs")):
         expected = ref.logits(xx, WW, bb)
         z = kernel.call(f"{PROBES}:probe_logits", ("logits",), {"z": Value((None, None))}, x=xx, W=WW, b=bb)["z"]
         if z.shape != expected.shape or not rel_error(z, expected) <= 1e-4:
-            raise _failed(f"在{what}上,logits 與 x·W + b 不同。",
+            raise _failed(f"在{what_zh}上,logits 與 x·W + b 不同(形狀 {z.shape},應為 {expected.shape})。",
                           f"On {what} the logits differ from x·W + b (shape {z.shape}, expected {expected.shape}).",
                           diagnose.which(z, mistakes.logits_variants(xx, WW, bb)),
                           say("先把 x 乘上 W(tf.matmul(x, W)),再加上 b。", "Multiply x by W (tf.matmul(x, W)), then add b."))
-    cases = [(np.array([3, 7]), np.zeros((2, 10)), "all-zero logits (ln 10 ≈ 2.302585)")]
-    cases += [(y, rng.normal(size=(50, 10)) * scale, f"random logits (scale {scale:g})") for scale in (1.0, 5.0)]
-    for labels, zz, what in cases:
+    cases = [(np.array([3, 7]), np.zeros((2, 10)), "全為 0 的 logits(ln 10 ≈ 2.302585)",
+              "all-zero logits (ln 10 ≈ 2.302585)")]
+    cases += [(y, rng.normal(size=(50, 10)) * scale, f"隨機的 logits(尺度 {scale:g})", f"random logits (scale {scale:g})")
+              for scale in (1.0, 5.0)]
+    for labels, zz, what_zh, what in cases:
         got = float(kernel.call(f"{PROBES}:probe_cross_entropy", ("cross_entropy",), {"loss": Value()},
                                 y=labels, z=zz.astype(np.float32))["loss"])
         want = ref.cross_entropy(labels, zz.astype(np.float32))
         if not rel_error(got, want) <= visible.TOL:
-            raise _failed(f"在{what}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
+            raise _failed(f"在{what_zh}上,交叉熵應為 {want:.6f},卻得到 {got:.6f}。",
                           f"On {what} the cross-entropy should be {want:.6f}, got {got:.6f}.",
                           diagnose.which(got, mistakes.cross_entropy_variants(labels, zz.astype(np.float32))),
-                          say("把標籤轉成 one-hot(深度 10),對 logits 做一次 softmax 交叉熵,再對整批平均。",
+                          say("把標籤轉成 one-hot 向量(深度 10),對 logits 做一次 softmax 交叉熵,再對整批平均。",
                               "One-hot the labels (depth 10), apply softmax to the logits once "
                               "(tf.nn.softmax_cross_entropy_with_logits does), then average over the batch."))
 
@@ -80,16 +83,27 @@ def accuracy_value(kernel, seed: int) -> None:
         z[row, cls] = 1.0
     cases = [(np.array([3, 7, 1, 0]), z)]
     cases += [(rng.integers(0, 10, n), rng.normal(size=(n, 10)).astype(np.float32)) for n in (100, 37)]
+    seen = []
     for y, zz in cases:
-        got = float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), {"accuracy": Value()},
-                                y=y, z=zz)["accuracy"])
+        try:
+            seen.append(float(kernel.call(f"{PROBES}:probe_accuracy", ("accuracy",), {"accuracy": Value()},
+                                          y=y, z=zz)["accuracy"]))
+        except CheckFailed as exc:  # reported in its turn, after the cases before it
+            seen.append(exc)
+    # the mistake that explains every value (a floor division and an error rate agree where all are right)
+    cause = diagnose.consistent((got, mistakes.accuracy_variants(y, zz))
+                                for got, (y, zz) in zip(seen, cases, strict=True) if not isinstance(got, CheckFailed))
+    for got, (y, zz) in zip(seen, cases, strict=True):
+        if isinstance(got, CheckFailed):
+            raise got
         want = ref.accuracy(y, zz)
         if not abs(got - want) <= visible.TOL:
             raise _failed(f"在 {len(y)} 筆資料上,準確率應為 {want:.4f},卻得到 {got:.4f}。",
                           f"On {len(y)} predictions the accuracy should be {want:.4f}, got {got:.4f}.",
-                          diagnose.which(got, mistakes.accuracy_variants(y, zz)),
-                          say("比較 tf.argmax(logits, axis=1) 與標籤,再取平均。",
-                              "Compare tf.argmax(logits, axis=1) with the labels and take the mean."))
+                          cause,
+                          say("準確率是 tf.argmax(logits, axis=1) 等於標籤的比例(0 到 1 之間)。",
+                              "The accuracy is the fraction of rows whose tf.argmax(logits, axis=1) equals the "
+                              "label, between 0 and 1."))
 
 
 def sgd_step(kernel, seed: int) -> None:
@@ -102,45 +116,65 @@ def sgd_step(kernel, seed: int) -> None:
     ex_x = _example()[0]
     cases = ((ex_x, np.array([3, 7]), np.zeros((784, 10), np.float32), np.zeros(10, np.float32), 0.5, False),
              (x, y, W, b, 0.05, True))
+    steps = []
     for xx, yy, W0, b0, lr, compiled in cases:
         s, t = rng.uniform(0.5, 1.5, size=2)
         T = rng.normal(size=(10, 10))
         inputs = dict(x=xx, y=yy, W=W0, b=b0, lr=lr, compiled=compiled)
-        got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs,
-                          stand_in=True, s=s, t=t, T=T)
-        if np.all(got["calls"] > 0):
-            def loss_at(W, b, xx=xx, yy=yy, s=s, t=t, T=T):
-                return ref.stand_in_gradients(xx, yy, W, b, s, t, T)[0]
-            dW, db = ref.stand_in_gradients(xx, yy, W0, b0, s, t, T)[1:]
-        else:  # the step computes scores and loss itself: judge it with the reference loss
-            got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs)
+        try:
+            got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs,
+                              stand_in=True, s=s, t=t, T=T)
+            if np.all(got["calls"] > 0):
+                def loss_at(W, b, xx=xx, yy=yy, s=s, t=t, T=T):
+                    return ref.stand_in_gradients(xx, yy, W, b, s, t, T)[0]
+                dW, db = ref.stand_in_gradients(xx, yy, W0, b0, s, t, T)[1:]
+            else:  # the step computes scores and loss itself: judge it with the reference loss
+                got = kernel.call(f"{PROBES}:probe_sgd_step", ("sgd_step",), step_values(W0, b0), **inputs)
 
-            def loss_at(W, b, xx=xx, yy=yy):
-                return ref.cross_entropy(yy, ref.logits(xx, W, b))
-            dW, db = ref.gradients(xx, yy, W0, b0)
-        _judge_step(got, W0, b0, lr, dW, db, loss_at)
+                def loss_at(W, b, xx=xx, yy=yy):
+                    return ref.cross_entropy(yy, ref.logits(xx, W, b))
+                dW, db = ref.gradients(xx, yy, W0, b0)
+        except CheckFailed as exc:  # reported in its turn, after the cases before it
+            steps.append(exc)
+            continue
+        steps.append((got, W0, b0, lr, dW, db, loss_at))
+    # the mistake that explains both steps (from zero weights, W := lr·dW and a reversed sign agree)
+    cause = diagnose.consistent(
+        ((np.concatenate([got["W"].ravel(), got["b"].ravel()]), mistakes.step_variants(W0, b0, lr, dW, db))
+         for got, W0, b0, lr, dW, db, _ in (st for st in steps if not isinstance(st, CheckFailed))), rtol=1e-3)
+    for step in steps:
+        if isinstance(step, CheckFailed):
+            raise step
+        _judge_step(*step, cause)
 
 
 def step_values(W0, b0) -> dict[str, Value]:
-    """What ``probe_sgd_step`` hands back: W and b after the step, the returned loss, the stand-ins' calls."""
-    return {"W": Value(W0.shape), "b": Value(b0.shape), "returned": Value(), "calls": Value((2,), "int")}
+    """What ``probe_sgd_step`` hands back: W and b after the step, the returned loss, the stand-ins'
+    calls, and how many variables the step created."""
+    return {"W": Value(W0.shape), "b": Value(b0.shape), "returned": Value(), "calls": Value((2,), "int"),
+            "created": Value(kind="int")}
 
 
-def _judge_step(got, W0, b0, lr, dW, db, loss_at) -> None:
-    """One step from W0, b0 with gradients dW, db of the loss ``loss_at(W, b)``, judged."""
+def _judge_step(got, W0, b0, lr, dW, db, loss_at, cause=None) -> None:
+    """One step from W0, b0 with gradients dW, db of the loss ``loss_at(W, b)``, judged; ``cause``,
+    the mistake that explains every step judged, if one does."""
     want_W, want_b, loss0 = W0 - lr * dW, b0 - lr * db, loss_at(W0, b0)
     got_W, got_b, returned = got["W"], got["b"], float(got["returned"])
     if np.allclose(got_W, W0) and np.allclose(got_b, b0):
-        raise CheckFailed(say("W 與 b 沒有改變:請用 `W.assign_sub(lr * dW)` 更新。",
-                              "W and b did not change: update them with `W.assign_sub(lr * dW)`."))
+        raise CheckFailed(say("呼叫 `sgd_step` 之後,W 與 b 與呼叫前相同。",
+                              "W and b are the same after the call of `sgd_step` as before it.") + "\n"
+                          + (mistakes.UPDATED_COPIES.text if int(got["created"]) > 0 else
+                             say("這一步要就地更新傳進來的變數 W、b(例如 W.assign_sub(lr * dW))。",
+                                 "The step has to change the very variables W and b it is given, in place "
+                                 "(e.g. W.assign_sub(lr * dW)).")))
     err = max(rel_error(got_W, want_W), rel_error(got_b, want_b))
     if err > 1e-4:
-        flat = np.concatenate([got_W.ravel(), got_b.ravel()])
-        raise _failed("一步 SGD 的結果與參考更新不同。",
+        raise _failed(f"一步 SGD 的結果與參考更新 W − lr·dW、b − lr·db 不同(相對誤差 {err:.1e},容許 1e-4)。",
                       f"One SGD step differs from W − lr·dW, b − lr·db (relative error {err:.1e}, allowed 1e-4).",
-                      diagnose.which(flat, mistakes.step_variants(W0, b0, lr, dW, db), rtol=1e-3),
-                      say("對這批資料的平均損失求梯度,每個變數各更新一次。",
-                          "Take the gradient of the batch's mean loss and update each variable once."))
+                      cause,
+                      say("更新應為 W ← W − lr·dW、b ← b − lr·db,梯度取自這批資料的平均損失,每個變數各更新一次。",
+                          "The update is W ← W − lr·dW, b ← b − lr·db, with the gradients of the batch's mean "
+                          "loss, each variable updated once."))
     if not rel_error(returned, loss0) <= visible.TOL:
         raise CheckFailed(say(f"`sgd_step` 應回傳更新前的損失 {loss0:.6f},卻回傳 {returned:.6f}。",
                               f"`sgd_step` should return the loss before the update, {loss0:.6f}, "
@@ -198,10 +232,16 @@ def reported_accuracy(kernel, seed: int) -> None:
     W, b, reported = _params(kernel, test_accuracy=Value())
     want, got = _test_accuracy_of(W, b), float(reported)
     if not math.isclose(got, want, abs_tol=1e-4):
-        raise CheckFailed(say(
-            f"`test_accuracy` 是 {got:.4f},但 W、b 在測試集上的準確率是 {want:.4f}。",
-            f"`test_accuracy` is {got:.4f}, but the accuracy of W, b on the test set is {want:.4f}: compute "
-            "it on x_test and y_test, not on a training batch."))
+        data = mnist_data.grader_data()
+        on_training = mnist_data.accuracy_of(lambda xb: xb @ W + b, data.x_train.reshape(len(data.x_train), -1),
+                                             data.y_train)
+        cause = diagnose.which(got, mistakes.reported_variants(want, on_training), rtol=1e-4)
+        raise _failed(f"`test_accuracy` 是 {got:.4f},但 W、b 在測試集上的準確率是 {want:.4f}。",
+                      f"`test_accuracy` is {got:.4f}, but the accuracy of W, b on the test set is {want:.4f}.",
+                      cause,
+                      say("請在訓練之後,用訓練好的 W、b 在 x_test、y_test 上計算:accuracy(y_test, logits(x_test, W, b))。",
+                          "Compute it after training, from the trained W and b, on x_test and y_test: "
+                          "accuracy(y_test, logits(x_test, W, b))."))
 
 
 def threshold() -> tuple[float, str]:

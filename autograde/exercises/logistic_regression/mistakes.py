@@ -32,12 +32,30 @@ MEAN_OVER_CLASSES = Cause("mean_over_classes_too",
 ERROR_RATE = Cause("error_rate", "算成了錯誤率:準確率是猜對的比例。", "this is the error rate: accuracy is the fraction right.")
 COUNT_NOT_FRACTION = Cause("count_not_fraction", "算成了猜對的筆數:請取平均,不是加總。",
                            "this is the number right: take the mean, not the sum.")
+PERCENT = Cause("accuracy_in_percent", "準確率乘了 100(百分比):請回傳 0 到 1 之間的比例。",
+                "the accuracy is multiplied by 100 (a percentage): return the fraction, between 0 and 1.")
+FLOOR_DIVISION = Cause("accuracy_floor_division",
+                       "準確率被無條件捨去成整數(0 或 1):猜對的筆數用 // 除以筆數會這樣;請用 / 或 tf.reduce_mean。",
+                       "the accuracy is rounded down to a whole number (0 or 1), as the number right divided "
+                       "with // by the count gives: divide with / or take tf.reduce_mean.")
+ON_TRAINING_SET = Cause("accuracy_on_training_images",
+                        "這是 W、b 在訓練集上的準確率:`test_accuracy` 要在 x_test、y_test 上算。",
+                        "this is the accuracy of W, b on the training images: `test_accuracy` is measured on "
+                        "x_test and y_test.")
 SIGN_REVERSED = Cause("update_sign_reversed", "更新的正負號反了:應為 W ← W − lr·dW。",
                       "the update's sign reversed: it should be W ← W − lr·dW (a step downhill).")
 LR_TWICE = Cause("learning_rate_twice", "學習率乘了兩次:只乘一次 lr。", "the learning rate is applied twice: multiply by lr once.")
 LR_MISSING = Cause("learning_rate_missing", "沒有乘上學習率:應為 W ← W − lr·dW。",
                    "the learning rate is not applied: it should be W ← W − lr·dW.")
 B_NOT_UPDATED = Cause("bias_not_updated", "只更新了 W,b 沒有更新。", "only W is updated: update b too.")
+ASSIGNED_THE_STEP = Cause("step_assigned_not_subtracted",
+                          "W 被設成了 lr·dW 本身:應為 W − lr·dW(W.assign_sub(lr * dW),不是 W.assign(lr * dW))。",
+                          "W is set to lr·dW itself: it should become W − lr·dW (W.assign_sub(lr * dW), not "
+                          "W.assign(lr * dW)).")
+UPDATED_COPIES = Cause("updated_copies_of_the_variables",
+                       "`sgd_step` 建立了新的變數(例如 tf.Variable(W))並更新它們,傳進來的 W、b 沒有變:請直接更新 W、b(W.assign_sub(lr * dW))。",
+                       "`sgd_step` made new variables (such as tf.Variable(W)) and updated those, so the W and b "
+                       "it was given did not change: update W and b themselves (W.assign_sub(lr * dW)).")
 LOSS_AFTER = Cause("loss_after_update", "回傳的是更新後的損失:應回傳更新前(在 tape 裡算出)的損失。",
                    "the loss after the update is returned: return the one computed in the tape, before the update.")
 
@@ -61,8 +79,16 @@ def cross_entropy_variants(y, z):
 
 
 def accuracy_variants(y, z):
+    """(cause, accuracy) of the common mistakes of ``accuracy``."""
     right = ref.accuracy(y, z)
-    return [(ERROR_RATE, 1 - right), (COUNT_NOT_FRACTION, right * len(y))]
+    return [(ERROR_RATE, 1 - right), (COUNT_NOT_FRACTION, right * len(y)), (PERCENT, 100 * right),
+            (FLOOR_DIVISION, float(np.floor(right)))]
+
+
+def reported_variants(want, on_training):
+    """(cause, test_accuracy) of the common mistakes of the reported accuracy: ``want`` the right
+    value, ``on_training`` the accuracy of the same W, b on the training images."""
+    return [(PERCENT, 100 * want), (ON_TRAINING_SET, on_training), (ERROR_RATE, 1 - want)]
 
 
 def step_variants(W0, b0, lr, dW, db):
@@ -72,7 +98,8 @@ def step_variants(W0, b0, lr, dW, db):
     return [(SIGN_REVERSED, flat(W0 + lr * dW, b0 + lr * db)),
             (LR_TWICE, flat(W0 - lr * lr * dW, b0 - lr * lr * db)),
             (LR_MISSING, flat(W0 - dW, b0 - db)),
-            (B_NOT_UPDATED, flat(W0 - lr * dW, b0))]
+            (B_NOT_UPDATED, flat(W0 - lr * dW, b0)),
+            (ASSIGNED_THE_STEP, flat(lr * dW, lr * db))]
 
 
 def _softmax(z):

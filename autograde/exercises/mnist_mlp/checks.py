@@ -36,21 +36,22 @@ def loss_value(kernel, seed: int) -> None:
     """The loss is the mean categorical cross-entropy: the notebook's example, then random batches."""
     rng = _rng(seed, 0)
     cases = [(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), np.array([[0.2, 0.7, 0.1], [0.1, 0.1, 0.8]]),
-              "two hand-made predictions")]
+              "兩筆手算的預測", "two hand-made predictions")]
     for n in (64, 7):
         logits = rng.normal(size=(n, 10)) * 3
-        cases.append((np.eye(10)[rng.integers(0, 10, n)], ref.softmax(logits), f"a random batch of {n} images"))
-    for y_true, y_pred, what in cases:
+        cases.append((np.eye(10)[rng.integers(0, 10, n)], ref.softmax(logits), f"隨機的一批 {n} 張圖",
+                      f"a random batch of {n} images"))
+    for y_true, y_pred, what_zh, what in cases:
         got = kernel.call(f"{PROBES}:probe_loss", ("mnist_loss",), {"loss": Value()},
                           y_true=y_true.astype(np.float32), y_pred=y_pred.astype(np.float32))
         loss, expected = float(got["loss"]), ref.cross_entropy(y_true, y_pred)
         if not rel_error(loss, expected) <= visible.LOSS_TOL:
             cause = diagnose.which(loss, mistakes.loss_variants(y_true, y_pred), rtol=1e-4)
             hint = (cause.text if cause
-                    else say("標籤是 one-hot (N, 10):請用 categorical(不是 sparse)交叉熵,對整批取平均。",
-                             "The labels are one-hot (N, 10): use the categorical (not the sparse) "
-                             "cross-entropy, −Σ y_true·ln(y_pred) per image, averaged over the batch."))
-            raise CheckFailed(say(f"{what}:損失應為 {expected:.6f},卻得到 {loss:.6f}。",
+                    else say("交叉熵是每張圖的 −Σ y_true·ln(y_pred)(y_true 是 one-hot 標籤,y_pred 是機率),再對整批取平均。",
+                             "The cross-entropy is −Σ y_true·ln(y_pred) per image (y_true one-hot labels, "
+                             "y_pred probabilities), averaged over the batch."))
+            raise CheckFailed(say(f"在{what_zh}上,損失應為 {expected:.6f},卻得到 {loss:.6f}。",
                                   f"On {what} the loss should be {expected:.6f}, got {loss:.6f}.") + "\n" + hint)
 
 
@@ -65,9 +66,11 @@ def step_lowers_loss(kernel, seed: int) -> None:
                       w0=weights[0], w1=weights[1], w2=weights[2], w3=weights[3], x=x, y=y, steps=STEPS, lr=STEP_LR)
     after = [got[f"w{i}"] for i in range(4)]
     if all(np.array_equal(a, w) for a, w in zip(weights, after, strict=True)):
-        raise CheckFailed(say("幾步之後權重沒有改變:是否呼叫了 `optimizer.apply_gradients`?",
-                              f"The weights did not change after {STEPS} steps: did you call "
-                              "`optimizer.apply_gradients(zip(grads, model.trainable_variables))`?"))
+        raise CheckFailed(say(f"走了 {STEPS} 步之後,權重與開始時完全相同:每一步都要用傳入的 optimizer 更新模型的變數"
+                              "(optimizer.apply_gradients(zip(grads, model.trainable_variables)))。",
+                              f"The weights are the same after {STEPS} steps as before them: each step must update "
+                              "the model's variables with the optimizer passed in "
+                              "(optimizer.apply_gradients(zip(grads, model.trainable_variables)))."))
     want, losses = ref.sgd_steps(weights, x, y, STEP_LR, STEPS)
     err = max(float(np.max(np.abs(a - w))) / max(float(np.max(np.abs(w - w0))), 1e-12)
               for a, w, w0 in zip(after, want, weights, strict=True))
@@ -87,7 +90,8 @@ def step_lowers_loss(kernel, seed: int) -> None:
     returned = got["returned"]
     if not rel_error(returned, losses) <= visible.LOSS_TOL:
         shown = ", ".join("not a scalar" if not np.isfinite(r) else f"{r:.6f}" for r in returned)
-        raise CheckFailed(say(f"`train_step` 應回傳每一步更新前這一批的損失 {np.round(losses, 6).tolist()},卻回傳 {shown}。",
+        shown_zh = "、".join("非純量" if not np.isfinite(r) else f"{r:.6f}" for r in returned)
+        raise CheckFailed(say(f"`train_step` 應回傳每一步更新前這一批的損失 {np.round(losses, 6).tolist()},卻回傳 {shown_zh}。",
                               f"`train_step` should return the batch's loss before each update, "
                               f"{np.round(losses, 6).tolist()}, got {shown}."))
 
@@ -134,8 +138,9 @@ def early_stopping(kernel, seed: int) -> None:
         want_stop, best = ref.early_stopping(losses, patience)
         if stopped != want_stop:
             shown = lambda e: e if e else "never"  # noqa: E731
+            shown_zh = lambda e: f"在第 {e} 個 epoch 後停止" if e else "不停止"  # noqa: E731
             raise CheckFailed(say(
-                f"耐心值 {patience}、驗證損失 {losses}:應在第 {shown(want_stop)} 個 epoch 後停止,結果是 {shown(stopped)}。",
+                f"耐心值 {patience}、驗證損失 {losses}:應{shown_zh(want_stop)},結果卻{shown_zh(stopped)}。",
                 f"Patience {patience}, validation losses {losses}: training should stop after epoch "
                 f"{shown(want_stop)}, got {shown(stopped)}. Only a strictly lower loss is an improvement; "
                 "stop once `patience` epochs in a row bring none."))

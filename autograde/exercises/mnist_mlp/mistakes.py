@@ -24,6 +24,13 @@ MEAN_OVER_CLASSES = Cause("mean_over_classes_too",
                           "the mean also runs over the classes: sum over the classes of each image, then "
                           "average over the batch.")
 
+MINUS_MISSING = Cause("minus_sign_missing", "損失是正確值的相反數:交叉熵是 −Σ y_true·ln(y_pred),負號漏了。",
+                      "the loss is the right value negated: the cross-entropy is −Σ y_true·ln(y_pred), and its "
+                      "minus sign is missing.")
+SQUARED_ERROR = Cause("squared_error_not_cross_entropy",
+                      "算成了平方誤差 (y_true − y_pred)²,不是交叉熵 −Σ y_true·ln(y_pred)。",
+                      "this is a squared error (y_true − y_pred)², not the cross-entropy −Σ y_true·ln(y_pred).")
+
 
 def loss_variants(y_true, y_pred):
     """(cause, loss) of the common mistakes of ``mnist_loss``."""
@@ -34,4 +41,7 @@ def loss_variants(y_true, y_pred):
     return [(SUM_NOT_MEAN, right * len(y)),
             (FROM_LOGITS_ON_PROBABILITIES, float(np.mean(-np.sum(y * log_softmax, axis=1)))),
             (ARGUMENTS_SWAPPED, ref.cross_entropy(p, y)),
-            (MEAN_OVER_CLASSES, right / y.shape[1])]
+            (MEAN_OVER_CLASSES, right / y.shape[1]),
+            (MINUS_MISSING, -right),
+            (SQUARED_ERROR, float(np.mean((y - p) ** 2))),  # tf.keras.losses.MSE, averaged
+            (SQUARED_ERROR, float(np.mean(np.sum((y - p) ** 2, axis=1))))]
