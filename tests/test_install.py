@@ -212,21 +212,21 @@ def test_the_grading_images_pinned_install_resolves(registry):
 SYSTEM_PACKAGES = ROOT / "tools" / "system_packages.sh"
 
 
-def run_system_check(tmp_path, target, *, root=False, sudo=False, apt=True, present=()):
+def run_system_check(tmp_path, target, *, root=False, sudo=False, apt=True, apt_fails=False, present=()):
     """Run the check with stand-ins for the system's tools: ``present`` names what is installed
     (bwrap, libseccomp, chromium, fonts); ``apt-get`` records its arguments instead of installing."""
     import shutil
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    for tool in ("grep", "env", "uname", "cat", "true"):
+    for tool in ("grep", "env", "uname", "cat", "true", "mktemp", "tail", "rm"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     stubs = {"id": f"echo {0 if root else 1000}",
              "sudo": '[ "$1" = -n ] && shift; exec "$@"' if sudo else "exit 1",
              "ldconfig": "echo 'libseccomp.so.2 (libc6,x86-64) => /lib/libseccomp.so.2'" if "libseccomp" in present else "true",
              "fc-list": "echo 'WenQuanYi Zen Hei'" if "fonts" in present else "true"}
     if apt:
-        stubs["apt-get"] = f'echo "$@" >> {tmp_path / "apt.log"}'
+        stubs["apt-get"] = f'echo "$@" >> {tmp_path / "apt.log"}' + ("; echo 'E: not signed'; exit 100" if apt_fails else "")
     stubs.update({name: "true" for name in ("bwrap", "chromium") if name in present})
     for name, body in stubs.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -253,6 +253,13 @@ def test_system_check_installs_what_is_missing_where_the_user_may(tmp_path):
     proc, apt = run_system_check(tmp_path / "sudo", "test", sudo=True, present=("bwrap", "libseccomp"))
     assert proc.returncode == 0, proc.stderr
     assert apt.splitlines()[-1] == "install -y -qq chromium fonts-wqy-zenhei"
+
+
+def test_system_check_whose_install_fails_ends_with_the_command_to_run(tmp_path):
+    proc, _ = run_system_check(tmp_path, "main", root=True, apt_fails=True, present=("libseccomp",))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-2:] == [
+        "E: not signed", "make main: apt-get could not install bubblewrap. Run: sudo apt-get install -y bubblewrap"]
 
 
 def test_system_check_passes_silently_when_everything_is_there(tmp_path):

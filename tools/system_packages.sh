@@ -70,9 +70,13 @@ else
     exit 1
 fi
 echo "make $target: installing system packages: $missing" >&2
+log=$(mktemp)
 # shellcheck disable=SC2086 # the package list is meant to split
 if ! { $as env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-       && $as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >&2; then
+       && $as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >"$log" 2>&1; then
+    tail -n 5 "$log" >&2
+    rm -f "$log"
     echo "make $target: apt-get could not install $missing. Run: sudo apt-get install -y $missing" >&2
     exit 1
 fi
+rm -f "$log"
