@@ -12,12 +12,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import traceback
 
 import numpy as np
 
-from gdkit.checks._common import CheckFailed, call_student, say
-from gdkit.errors import cause_text, clean, explain
+from gdkit.checks._common import CheckFailed, _chain, call_student, error_text, say
 
 
 def _not_defined(names: list[str]) -> str:
@@ -26,33 +24,15 @@ def _not_defined(names: list[str]) -> str:
                f"{listed} is not defined: was it renamed, or was the cell that defines it not run?")
 
 
-def _chain(exc: BaseException):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
 def describe_error(exc: BaseException) -> str:
-    """A student's exception in one line, with the line of notebook code that raised it."""
+    """A student's exception in lines of one language each, with the line of notebook code that raised it."""
     if isinstance(exc, AssertionError) and str(exc):
         return str(exc)
     if any(isinstance(e, MemoryError) for e in _chain(exc)) or "MemoryError" in str(exc)[-300:]:
         limit = os.environ.get("GD_MEMORY_MB", "?")
-        return (f"memory limit: the code needed more memory than the {limit} MiB the grader allows (MemoryError) / "
-                "記憶體不足:程式需要的記憶體超過評分程式允許的上限")
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f"line {f.lineno} in {f.name}" for f in reversed(frames)
-                  if "ipykernel" in f.filename or f.filename.startswith("<")), "")
-    lines = [ln.strip() for ln in clean(str(exc)).splitlines() if ln.strip()]
-    if lines and lines[0] == "in user code:":  # TensorFlow's graph tracing wraps the student's error
-        lines = lines[-1:]
-    first = (lines or [""])[0][:300]
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    text = f"{text} (raised at {where})" if where else text
-    cause = explain(exc)
-    return f"{text}\n{cause_text(cause[1], cause[2])}" if cause else text
+        return say("記憶體不足:程式需要的記憶體超過評分程式允許的上限。",
+                   f"memory limit: the code needed more memory than the {limit} MiB the grader allows (MemoryError).")
+    return error_text(None, exc)
 
 
 def serve(ns: dict, target: str, needs, folder: str) -> None:

@@ -7,7 +7,7 @@ import traceback
 
 import numpy as np
 
-from gdkit.errors import cause_text, clean, explain
+from gdkit.errors import advice, clean
 
 
 class CheckFailed(AssertionError):
@@ -15,7 +15,7 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the message alone, no checker code."""
-        return ["✘ 未通過 failed", *str(self).splitlines()]
+        return ["✘ 未通過", "✘ failed", *str(self).splitlines()]
 
 
 def say(zh: str, en: str) -> str:
@@ -47,8 +47,8 @@ def _in_cell(filename: str) -> bool:
     return "ipykernel" in filename or (filename.startswith("<") and not filename.startswith("<frozen"))
 
 
-def _cell_name(filename: str) -> str:
-    """``Cell In[5]`` as Jupyter shows it, where IPython knows the cell; else ``cell``."""
+def _cell_name(filename: str) -> str | None:
+    """``Cell In[5]`` as Jupyter shows it, where IPython knows the cell; else None."""
     try:
         from IPython import get_ipython
 
@@ -56,7 +56,7 @@ def _cell_name(filename: str) -> str:
         named = shell.compile.format_code_name(filename) if shell is not None else None
     except Exception:  # noqa: BLE001 - outside IPython (or another version of it) the plain name serves
         named = None
-    return " ".join(named) if named else "cell"
+    return " ".join(named) if named else None
 
 
 def _cause(exc: BaseException) -> str:
@@ -65,60 +65,91 @@ def _cause(exc: BaseException) -> str:
     if lines and lines[0] == "in user code:":  # TensorFlow's tracing quotes frames, then the error
         lines = lines[-1:]
     first = clean((lines or [""])[0])[:300]
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    name = type(exc).__name__
+    if first.startswith(f"{name}: "):  # tracing repeats the type in the message
+        first = first[len(name) + 2:]
+    return f"{name}: {first}" if first else name
 
 
-def student_line(exc: BaseException) -> str:
-    """Where in the notebook ``exc`` was raised: ``Cell In[5], line 9, in fn`` and that line of code.
-
-    The innermost frame of notebook code, or the one TensorFlow quotes in its message; '' when none.
-    """
+def student_frame(exc: BaseException) -> tuple[str | None, int, str, str] | None:
+    """Where in the notebook ``exc`` was raised: (``Cell In[5]`` as Jupyter shows it, or None, line,
+    function, that line of code); the innermost frame of notebook code, or the one TensorFlow quotes
+    in its message; None when none."""
     import linecache
 
     frames = [(f.filename, f.lineno, f.name) for f in traceback.extract_tb(exc.__traceback__)]
     frames += [(m[1], int(m[2]), m[3]) for m in _QUOTED_FRAME.finditer(str(exc))]
     inner = next((f for f in reversed(frames) if _in_cell(f[0])), None)
     if inner is None:
-        return ""
+        return None
     filename, lineno, function = inner
-    code = linecache.getline(filename, lineno).strip()
-    where = f"{_cell_name(filename)}, line {lineno}, in {function}"
-    return f"  你的程式 your code: {where}" + (f"\n    {code}" if code else "")
+    return _cell_name(filename), lineno, function, linecache.getline(filename, lineno).strip()
+
+
+def error_text(name: str | None, exc: BaseException) -> str:
+    """A student's error (raised by function ``name``, or by notebook code when None) in lines of one
+    language each: where (zh-TW), what TensorFlow or Python said (English, as raised), the line of
+    code, then the likely cause or where to look."""
+    who_zh, who_en = (f"`{name}` ", f"`{name}`") if name else ("你的程式", "Your code")
+    frame = student_frame(exc)
+    if frame:
+        cell, lineno, function, code = frame
+        cell_zh = f"`{cell}` " if cell else "儲存格"
+        lines = [f"{who_zh}出錯(`{type(exc).__name__}`),在{cell_zh}第 {lineno} 行(`{function}` 裡)。",
+                 f"{who_en} raised {_cause(exc)} ({cell or 'cell'}, line {lineno}, in {function})"]
+        lines += [f"    {code}"] if code else []
+    else:
+        lines = [f"{who_zh}出錯(`{type(exc).__name__}`)。", f"{who_en} raised {_cause(exc)}"]
+    extra = advice(exc)
+    return "\n".join(lines + ([extra] if extra else []))
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def is_stub(exc: BaseException) -> bool:
+    """True for an untouched ``raise NotImplementedError()``; not for TensorFlow's own
+    NotImplementedError (e.g. ``.numpy()`` inside tf.function), which has a message."""
+    inner = [e for e in _chain(exc) if isinstance(e, NotImplementedError)]
+    return bool(inner) and not str(inner[-1]).strip()
 
 
 def call_student(fn, *args, name: str, hint: str = "", **kwargs):
     """Call the student's ``fn``; a stub that is still empty becomes a clear failure.
 
     Any other error raised by ``fn`` becomes a failure that names the error, the student's line
-    that raised it and ``hint`` (the likely cause of that error in this exercise), not the stack
-    of TensorFlow or of the checker. ``MemoryError`` passes through (the grader names its limit).
+    that raised it and its likely cause (or where to look), then ``hint``, not the stack of
+    TensorFlow or of the checker. ``MemoryError`` passes through (the grader names its limit).
+    A failure of a check inside ``fn`` (a nested call, compiled by tf.function) is kept as it is.
     """
     if not callable(fn):
         raise CheckFailed(say(f"`{name}` 不是函式。", f"`{name}` is not a function."))
     try:
         return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise CheckFailed(
-            say(
-                f"`{name}` 還沒有完成:請把 `raise NotImplementedError()` 換成你的程式碼。",
-                f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code.",
-            )
-        ) from None
     except MemoryError:
         raise
     except CheckFailed:
         raise
     except Exception as exc:
-        where = student_line(exc)
-        text = f"`{name}` 出錯 raised {_cause(exc)}" + (f"\n{where}" if where else "")
-        cause = explain(exc)
-        text += f"\n{cause_text(cause[1], cause[2])}" if cause else ""
-        raise CheckFailed(text + (f"\n{hint}" if hint else "")) from exc
+        if is_stub(exc):
+            raise CheckFailed(say(
+                f"`{name}` 還沒有完成:請把 `raise NotImplementedError()` 換成你的程式碼。",
+                f"`{name}` is not written yet: replace `raise NotImplementedError()` with your code.",
+            )) from None
+        nested = next((e for e in _chain(exc) if isinstance(e, CheckFailed)), None)
+        if nested is not None:
+            raise CheckFailed(str(nested)) from None
+        raise CheckFailed(error_text(name, exc) + (f"\n{hint}" if hint else "")) from exc
 
 
-def passed(what: str, not_checked: str) -> None:
-    """Print the success line of a visible check, with what it did not check."""
-    print(f"✔ 通過 passed: {what}\n  未檢查 not checked here: {not_checked}")
+def passed(what: str, not_checked: str, what_zh: str, not_checked_zh: str) -> None:
+    """Print the success line of a visible check, with what it did not check, in zh-TW then English."""
+    print(f"✔ 通過:{what_zh}\n  這裡沒有檢查:{not_checked_zh}\n✔ passed: {what}\n  not checked here: {not_checked}")
 
 
 def as_scalar(value, name: str, reduce: str = "tf.reduce_mean") -> float:

@@ -58,7 +58,8 @@ def check_loss_known_points(linear_system_loss) -> None:
                 + "\n" + _loss_hint(got, expected)
             )
     passed("the loss at (0, 0), (1, 2) and (10, 6) of x+y=16, 10x+25y=250",
-           "other systems, or that the loss can be differentiated (hidden tests do)")
+           "other systems, or that the loss can be differentiated (hidden tests do)",
+           "x+y=16、10x+25y=250 在 (0, 0)、(1, 2)、(10, 6) 的損失", "其他方程組,或損失能否微分(隱藏測試會檢查)")
 
 
 def check_step_lowers_loss(gradient_step) -> None:
@@ -89,7 +90,8 @@ def check_step_lowers_loss(gradient_step) -> None:
                               f"`gradient_step` should return the loss before the update, {before:g}, "
                               f"got {shown(returned)}."))
     passed("one Adam step from (1, 2) lowers the loss and returns the loss before the step",
-           "that the step equals the reference step exactly (hidden tests do)")
+           "that the step equals the reference step exactly (hidden tests do)",
+           "從 (1, 2) 走一步 Adam 會降低損失,並回傳這一步之前的損失", "這一步是否與參考步驟完全相同(隱藏測試會檢查)")
 
 
 def check_stop_rule_examples(should_stop) -> None:
@@ -106,11 +108,12 @@ def check_stop_rule_examples(should_stop) -> None:
                 say(f"should_stop({loss}, {previous}, {tol}) 應為 {expected},卻得到 {shown(got)}。",
                     f"should_stop({loss}, {previous}, {tol}) should be {expected}, got {shown(got)} "
                     f"({meaning}).")
-                + "\n" + say("規則是 |loss − previous_loss| < tol 時停止。",
+                + "\n" + say("規則是 `|loss − previous_loss| < tol` 時停止。",
                              "The rule: stop when |loss − previous_loss| < tol.")
             )
     passed("three hand-made pairs of losses",
-           "a loss that rises, or the rule inside the training loop (hidden tests do)")
+           "a loss that rises, or the rule inside the training loop (hidden tests do)",
+           "三組手算的損失", "損失上升的情形,或訓練迴圈裡的規則(隱藏測試會檢查)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,7 +158,13 @@ def probe_steps(gradient_step, Q, c, d, v0, optimizer, lr, steps) -> dict:
     Q, c, d = (tf.constant(a, tf.float32) for a in (Q, c, d))
     v = tf.Variable(np.asarray(v0, np.float32))
     opt = _optimizer(optimizer, lr)
-    step = tf.function(lambda: gradient_step(lambda: _quadratic(Q, c, d, v), [v], opt))
+    def loss_fn():
+        return _quadratic(Q, c, d, v)
+
+    @tf.function
+    def step():
+        return gradient_step(loss_fn, [v], opt)
+
     points, returned = [], []
     for _ in range(int(steps)):
         out = call_student(step, name="gradient_step")

@@ -48,7 +48,8 @@ def check_logits_and_loss_example(logits, cross_entropy) -> None:
                               f"{got:.6f}: one-hot the labels (depth 10), take the softmax cross-entropy "
                               "of the logits, then the mean over the batch."))
     passed("logits on a hand-made example; cross-entropy of all-zero logits",
-           "random inputs or confident predictions (hidden tests do)")
+           "random inputs or confident predictions (hidden tests do)",
+           "手算例子的 logits;logits 全為 0 時的交叉熵", "隨機的輸入或很有把握的預測(隱藏測試會檢查)")
 
 
 def check_accuracy_example(accuracy) -> None:
@@ -64,7 +65,8 @@ def check_accuracy_example(accuracy) -> None:
         raise CheckFailed(say(f"四筆中猜對三筆,準確率應為 0.75,卻得到 {got}。",
                               f"Three of four predictions are right, so the accuracy is 0.75, got {got}: "
                               "compare tf.argmax(logits, axis=1) with the labels and take the mean."))
-    passed("accuracy of four hand-made predictions", "other inputs (hidden tests do)")
+    passed("accuracy of four hand-made predictions", "other inputs (hidden tests do)",
+           "四筆手算預測的準確率", "其他輸入(隱藏測試會檢查)")
 
 
 def check_sgd_step_example(sgd_step) -> None:
@@ -81,15 +83,19 @@ def check_sgd_step_example(sgd_step) -> None:
                               f"From zero weights `sgd_step` should return the loss before the update, "
                               f"ln 10 ≈ 2.302585, got {first:.6f}."))
     if np.allclose(W.numpy(), 0) and np.allclose(b.numpy(), 0):
-        raise CheckFailed(say("W 與 b 沒有改變:請用 `assign_sub` 更新它們。",
-                              "W and b did not change: update them in place with `assign_sub`."))
+        raise CheckFailed(say("呼叫 `sgd_step` 之後 W 與 b 沒有改變:這一步要就地更新傳進來的 W、b(assign_sub);"
+                              "tf.Variable(W) 做出的是副本,W = W − … 只換掉名字。",
+                              "W and b are unchanged after a call of `sgd_step`: the step has to change the very "
+                              "W and b it is given, in place (assign_sub); tf.Variable(W) makes a copy, and "
+                              "W = W − … only rebinds a name."))
     second = scalar(call_student(sgd_step, x, y, W, b, 0.5, name="sgd_step"), "sgd_step")
     if second >= first:
         raise CheckFailed(say(f"一步之後損失從 {first:.4f} 升到 {second:.4f}:更新的正負號是否反了?",
                               f"The loss went up after one step, from {first:.4f} to {second:.4f}: "
                               "is the update's sign reversed (W ← W − lr·dW)?"))
     passed("two steps from zero weights: the loss starts at ln 10 and goes down",
-           "that the step equals the reference update exactly (hidden tests do)")
+           "that the step equals the reference update exactly (hidden tests do)",
+           "從零權重走兩步:損失從 ln 10 開始並下降", "這一步是否與參考更新完全相同(隱藏測試會檢查)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -145,7 +151,7 @@ def stand_ins(s, t, T):
 
 def probe_sgd_step(sgd_step, x, y, W, b, lr, compiled, stand_in=False, s=1.0, t=1.0, T=None) -> dict:
     """One call of your ``sgd_step`` (compiled or not) from W (784, 10), b (10,) on a batch x (N, 784),
-    y (N,): ``W`` and ``b`` after it, and the ``returned`` loss.
+    y (N,): ``W`` and ``b`` after it, the ``returned`` loss, and how many variables it ``created``.
 
     With ``stand_in``, your ``logits`` and ``cross_entropy`` are replaced during the call by
     ``stand_ins(s, t, T)`` (so that a mistake in them is not charged to ``sgd_step`` again);
@@ -159,12 +165,19 @@ def probe_sgd_step(sgd_step, x, y, W, b, lr, compiled, stand_in=False, s=1.0, t=
     replaced, calls = stand_ins(s, t, T) if bool(stand_in) else ({}, {})
     saved = {name: names[name] for name in replaced if name in names}
     names.update(replaced)
+    created = []
+
+    def count(next_creator, **kwargs):  # variables your step makes (a tf.Variable(W) copy, say)
+        created.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
     try:
-        out = call_student(fn, tf.constant(x, tf.float32), tf.constant(np.asarray(y, np.int64)), Wv, bv,
-                           float(lr), name="sgd_step")
+        with tf.variable_creator_scope(count):
+            out = call_student(fn, tf.constant(x, tf.float32), tf.constant(np.asarray(y, np.int64)), Wv, bv,
+                               float(lr), name="sgd_step")
     finally:
         for name in replaced:
             names.pop(name, None)
         names.update(saved)
     return {"W": Wv.numpy(), "b": bv.numpy(), "returned": scalar(out, "sgd_step"),
-            "calls": np.array([calls.get("logits", 0), calls.get("cross_entropy", 0)])}
+            "calls": np.array([calls.get("logits", 0), calls.get("cross_entropy", 0)]), "created": len(created)}

@@ -11,9 +11,6 @@ from gdkit.checks._common import as_scalar as scalar
 from gdkit.tolerance import rel_error
 
 LOSS_TOL = 1e-5
-ONE_HOT_HINT = ("標籤 y_true 是 one-hot 向量,形狀 (N, 10):請用 categorical(不是 sparse)交叉熵。\n"
-                "The labels y_true are one-hot vectors, shape (N, 10): use the categorical (not the "
-                "sparse) cross-entropy.")
 
 
 def tiny_model(extra_layers=()):
@@ -41,16 +38,21 @@ def check_loss_small_example(mnist_loss) -> None:
     y_true = tf.constant([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     y_pred = tf.constant([[0.2, 0.7, 0.1], [0.1, 0.1, 0.8]])
     expected = (-math.log(0.7) - math.log(0.8)) / 2
-    got = scalar(call_student(mnist_loss, y_true, y_pred, name="mnist_loss", hint=ONE_HOT_HINT), "mnist_loss")
+    got = scalar(call_student(mnist_loss, y_true, y_pred, name="mnist_loss"), "mnist_loss")
     if rel_error(got, expected) > LOSS_TOL:
         hint = (say("你算的是總和,不是平均。", "You computed a sum, not a mean.")
                 if math.isclose(got, 2 * expected, rel_tol=1e-4)
+                else say("損失是負的,交叉熵不會是負的:−Σ y_true·ln(y_pred) 的負號是否漏了?",
+                         "The loss is negative, which a cross-entropy never is: is the minus sign of "
+                         "−Σ y_true·ln(y_pred) missing?")
+                if math.isclose(got, -expected, rel_tol=1e-4)
                 else say("交叉熵:−Σ y_true·ln(y_pred),再對整批取平均。",
                          "Cross-entropy: −Σ y_true·ln(y_pred) per image, then the mean over the batch."))
         raise CheckFailed(say(f"損失應為 {expected:.6f},卻得到 {got:.6f}。",
                               f"The loss should be {expected:.6f}, got {got:.6f}.") + "\n" + hint)
     passed("cross-entropy of two hand-made one-hot labels and predictions",
-           "random batches of 10 classes (hidden tests do)")
+           "random batches of 10 classes (hidden tests do)",
+           "兩筆手算的 one-hot 標籤與預測的交叉熵", "十類的隨機批次(隱藏測試會檢查)")
 
 
 def _squared_error(y_true, y_pred):
@@ -82,7 +84,8 @@ def check_step_lowers_loss(train_step) -> None:
                               "`model.trainable_variables` passed to `optimizer.apply_gradients`?"))
     scalar(returned, "train_step")
     passed("five steps on one fixed batch lower the loss of a small model",
-           "the lesson's network, or that the model runs in training mode")
+           "the lesson's network, or that the model runs in training mode",
+           "同一批資料走五步,小模型的損失會下降", "課文的網路,或模型是否在訓練模式下執行")
 
 
 def check_training_mode(train_step) -> None:
@@ -107,7 +110,8 @@ def check_training_mode(train_step) -> None:
             "Call the model as `model(x, training=True)` while training: without it Dropout never "
             f"acts (the lesson forgot it). The model saw training={shown(seen[-1]) if seen else None}.",
         ))
-    passed("the model is called with training=True inside the step", "nothing else")
+    passed("the model is called with training=True inside the step", "nothing else",
+           "訓練步驟裡以 `training=True` 呼叫模型", "其他都沒有")
 
 
 def scripted_run(EarlyStopping, patience: int, losses: list[float]):
@@ -142,7 +146,8 @@ def check_early_stopping_example(EarlyStopping) -> None:
             f"The best weights (epoch 2) should be restored, but the model holds those of epoch "
             f"{got:g}: save `model.get_weights()` when the loss improves and `set_weights` them back.",
         ))
-    passed("stopping and restoring on one hand-made sequence", "other sequences or patiences (hidden)")
+    passed("stopping and restoring on one hand-made sequence", "other sequences or patiences (hidden)",
+           "一組手算序列上的停止與還原", "其他序列或耐心值(隱藏測試會檢查)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,7 +158,7 @@ def probe_loss(mnist_loss, y_true, y_pred) -> dict:
     import tensorflow as tf
 
     out = call_student(mnist_loss, tf.constant(y_true, tf.float32), tf.constant(y_pred, tf.float32),
-                       name="mnist_loss", hint=ONE_HOT_HINT)
+                       name="mnist_loss")
     return {"loss": scalar(out, "mnist_loss")}
 
 
