@@ -189,6 +189,8 @@ MISTAKES = (
          "return tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(y_true, tf.int64)), tf.float32))",
          "correct = tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(y_true, tf.int64)), tf.int32))\n"
          "    return correct // tf.size(y_true)", {"accuracy_value": "rounded down"}),
+    _one("accuracy_mean_of_integers", LR, LR_ACC, "tf.cast(y_true, tf.int64)), tf.float32))",
+         "tf.cast(y_true, tf.int64)), tf.int32))", {"accuracy_value": "rounded down"}),
     _one("sgd_updates_copies_of_the_variables", LR, LR_STEP, "    W.assign_sub(lr * dW)\n",
          "    W, b = tf.Variable(W), tf.Variable(b)\n    W.assign_sub(lr * dW)\n",
          {"sgd_step_matches_reference": "made new variables"}),

@@ -62,6 +62,7 @@ def _tensorflow_error(message: str) -> BaseException:
 def test_the_tensorflow_errors_of_typical_mistakes_are_told_by_cause():
     told = {
         "In[0] and In[1] has different ndims: [2,2] vs. [2] [Op:MatMul] name: ": "matmul_given_a_vector",
+        "In[1] ndims must be >= 2: 1 [Op:MatMul] name: ": "matmul_given_a_vector",
         "Shape must be rank 2 but is rank 1 for '{{node while/MatMul}} = MatMul[T=DT_FLOAT](a, b)' with input "
         "shapes: [2,2], [2].": "matmul_given_a_vector",
         "'SymbolicTensor' object has no attribute '_unique_id'": "optimizer_given_tensors",

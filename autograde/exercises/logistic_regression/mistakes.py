@@ -35,9 +35,11 @@ COUNT_NOT_FRACTION = Cause("count_not_fraction", "算成了猜對的筆數:請�
 PERCENT = Cause("accuracy_in_percent", "準確率乘了 100(百分比):請回傳 0 到 1 之間的比例。",
                 "the accuracy is multiplied by 100 (a percentage): return the fraction, between 0 and 1.")
 FLOOR_DIVISION = Cause("accuracy_floor_division",
-                       "準確率被無條件捨去成整數(0 或 1):猜對的筆數用 // 除以筆數會這樣;請用 / 或 tf.reduce_mean。",
-                       "the accuracy is rounded down to a whole number (0 or 1), as the number right divided "
-                       "with // by the count gives: divide with / or take tf.reduce_mean.")
+                       "準確率被無條件捨去成整數(0 或 1):整數運算(// 或對整數取 tf.reduce_mean)會這樣;"
+                       "請先 tf.cast(…, tf.float32),再用 / 或 tf.reduce_mean。",
+                       "the accuracy is rounded down to a whole number (0 or 1), as integer arithmetic does (// or "
+                       "tf.reduce_mean of integers): tf.cast to tf.float32 first, then divide with / or take "
+                       "tf.reduce_mean.")
 ON_TRAINING_SET = Cause("accuracy_on_training_images",
                         "這是 W、b 在訓練集上的準確率:`test_accuracy` 要在 x_test、y_test 上算。",
                         "this is the accuracy of W, b on the training images: `test_accuracy` is measured on "
