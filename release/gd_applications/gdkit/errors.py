@@ -41,12 +41,11 @@ TRANSLATIONS = (
      "在編譯過的函式(tf.function)裡建立了新的 tf.Variable:請直接更新傳進來的變數(例如 W.assign_sub(lr * dW)),不要另建新的。",
      "a new tf.Variable is created inside a compiled function (tf.function): update the variables you "
      "were given in place (e.g. W.assign_sub(lr * dW)) instead of making new ones."),
-    ("matmul_given_a_vector", r"In\[0\] and In\[1\] has different ndims: (\[[\d,]*\]) vs\. (\[[\d,]*\])|"
-                              r"Shape must be rank 2 but is rank 1 for '[^']*MatMul[^']*' with input shapes: "
-                              r"(\[[\d,]*\]), (\[[\d,]*\])",
-     "tf.matmul 只乘兩個矩陣,這裡有一邊是向量(形狀 {0} 與 {1}):矩陣乘向量請用 tf.linalg.matvec(A, v)。",
-     "tf.matmul multiplies two matrices, and one side here is a vector (shapes {0} and {1}): for a matrix "
-     "times a vector use tf.linalg.matvec(A, v)."),
+    ("matmul_given_a_vector", r"In\[0\] and In\[1\] has different ndims|In\[[01]\] ndims must be >= 2|"
+                              r"Shape must be rank 2 but is rank 1 for '[^']*MatMul",
+     "tf.matmul 只乘兩個矩陣,這裡有一邊是向量:矩陣乘向量請用 tf.linalg.matvec(A, v)。",
+     "tf.matmul multiplies two matrices, and one side here is a vector: for a matrix times a vector use "
+     "tf.linalg.matvec(A, v)."),
     ("incompatible_shapes", r"Incompatible shapes: (\[[\d, ]*\]) vs\. (\[[\d, ]*\])",
      "形狀不相容({0} 與 {1}):一個逐元素運算(+、−、*、tf.equal)兩邊的形狀對不起來。請看上面那一行兩邊各是什麼形狀:"
      "tf.argmax 或加總的 axis(axis=1 是每筆資料一個值)、該用 tf.matmul 的地方用了 *、或寫死的大小,都會改變形狀。",
