@@ -208,8 +208,8 @@ def reference_runs(seed: int, which: str):
 
 def _cause(v0, v, solution) -> str:
     if not np.all(np.isfinite(v)) or np.linalg.norm(v - solution) > np.linalg.norm(v0 - solution):
-        return ("it moved away from the solution: is the step's sign reversed, or is the loss "
-                "unbounded below (residuals not squared)?")
+        return ("it moved away from the solution (the unit checks of the loss and of the step above judge "
+                "each of them on its own)")
     return "it did not get close enough"
 
 

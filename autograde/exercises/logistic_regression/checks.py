@@ -204,7 +204,7 @@ def loss_decreases(kernel, seed: int) -> None:
         raise CheckFailed(say(
             f"整個訓練集的損失從 {before:.4f}(零權重)只變成 {after:.4f},應至少減半。",
             f"The loss on the whole training set went from {before:.4f} (zero weights) to only {after:.4f}; "
-            "training should at least halve it: is the learning rate 0, or the update's sign reversed?"))
+            "training should at least halve it (the unit check of `sgd_step` above judges one step on its own)."))
     rec = kernel.values(losses=Value((None,), finite=False))["losses"]  # after the grader's own measure
     if rec.size < 2 * WINDOW or not np.all(np.isfinite(rec)):
         raise CheckFailed(f"`losses` should hold one finite loss per step, at least {2 * WINDOW}; it has {rec.size}.")
