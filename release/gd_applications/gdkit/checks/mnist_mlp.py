@@ -80,8 +80,8 @@ def check_step_lowers_loss(train_step) -> None:
     if after >= before:
         raise CheckFailed(say(f"五步之後,同一批資料的損失從 {before:.4f} 變成 {after:.4f},沒有下降。",
                               f"After five steps on one batch the loss went from {before:.4f} to "
-                              f"{after:.4f}, not down: are the gradients of "
-                              "`model.trainable_variables` passed to `optimizer.apply_gradients`?"))
+                              f"{after:.4f}, not down: each step should apply the gradients of the loss with "
+                              "respect to `model.trainable_variables` with `optimizer.apply_gradients`."))
     scalar(returned, "train_step")
     passed("five steps on one fixed batch lower the loss of a small model",
            "the lesson's network, or that the model runs in training mode",
