@@ -78,10 +78,12 @@ class StepFailed(RuntimeError):
 
 
 def last_error(log: str) -> str:
-    """The last line of an nbgrader log that names an error (for a one-line report), else its last line."""
+    """The line of an nbgrader log that says what went wrong, for a one-line report: its last
+    exception (``FileNotFoundError: ...``), else its last ERROR line, else its last line."""
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if re.search(r"\b\w*(Error|Exception|Unavailable|Failed)\b|\bERROR\b", ln)]
-    return (errors or lines or ["(no output)"])[-1][:300]
+    raised = [ln for ln in lines if re.match(r"(?:[\w.]+\.)?\w*(?:Error|Exception|Unavailable|Failed|Exit)\b:", ln)]
+    errors = [ln for ln in lines if re.search(r"\bERROR\b", ln)]
+    return (raised or errors or lines or ["(no output)"])[-1][:300]
 
 
 def run_step(name: str, log_file: Path, step, *args, **kwargs):

@@ -16,7 +16,8 @@ from autograde.registry import ASSIGNMENT
 REFUSED = ("nbgrader autograde gd_applications --force failed in /c (exit 1):\n"
            "[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/alice\n"
            "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
-           "autograde.kernel_manager.SandboxUnavailable: refusing to grade without a sandbox: bwrap not found\n")
+           "autograde.kernel_manager.SandboxUnavailable: refusing to grade without a sandbox: bwrap not found\n"
+           "[AutogradeApp | ERROR] Please see the the above traceback for details on the specific errors\n")
 
 
 @pytest.fixture
