@@ -38,9 +38,9 @@ TRANSLATIONS = (
      "the optimizer got tensors where it takes variables: apply_gradients takes (gradient, variable) pairs, "
      "in that order: zip(grads, variables)."),
     ("variable_in_compiled_function", r"tf\.function only supports singleton tf\.Variables",
-     "在編譯過的函式(tf.function)裡建立了新的 tf.Variable:請直接更新傳進來的變數(例如 W.assign_sub(lr * dW)),不要另建新的。",
+     "在編譯過的函式(tf.function)裡建立了新的 tf.Variable:請直接更新傳進來的變數(例如用 assign_sub),不要另建新的。",
      "a new tf.Variable is created inside a compiled function (tf.function): update the variables you "
-     "were given in place (e.g. W.assign_sub(lr * dW)) instead of making new ones."),
+     "were given in place (with assign_sub, say) instead of making new ones."),
     ("matmul_given_a_vector", r"In\[0\] and In\[1\] has different ndims|In\[[01]\] ndims must be >= 2|"
                               r"Shape must be rank 2 but is rank 1 for '[^']*MatMul",
      "tf.matmul 只乘兩個矩陣,這裡有一邊是向量:矩陣乘向量請用 tf.linalg.matvec(A, v)。",
