@@ -57,10 +57,11 @@ def test_a_mistake_loses_only_the_checks_of_the_function_at_fault_and_names_its_
 
 
 @pytest.mark.parametrize(("reported", "phrase"), [
-    (lambda right, on_training: 100 * right, "multiplied by 100"),
-    (lambda right, on_training: on_training, "on the training images"),
-    (lambda right, on_training: right / 2, None),
-], ids=["in_percent", "on_the_training_images", "unexplained"])
+    (lambda right, on_training, on_batch: 100 * right, "multiplied by 100"),
+    (lambda right, on_training, on_batch: on_training, "on the training images"),
+    (lambda right, on_training, on_batch: on_batch, "not on a training batch"),
+    (lambda right, on_training, on_batch: right / 2, None),
+], ids=["in_percent", "on_the_training_images", "on_the_last_batch", "unexplained"])
 def test_a_wrong_reported_accuracy_is_told_by_what_its_value_shows(reported, phrase, tmp_path):
     import numpy as np
 
@@ -70,13 +71,25 @@ def test_a_wrong_reported_accuracy_is_told_by_what_its_value_shows(reported, phr
     rng = np.random.default_rng(5)
     W, b = (rng.normal(size=(784, 10)) * 0.05).astype(np.float32), rng.normal(size=10).astype(np.float32)
     data = mnist_data.grader_data()
-    on_training = mnist_data.accuracy_of(lambda xb: xb @ W + b, data.x_train.reshape(len(data.x_train), -1),
-                                         data.y_train)
-    ns = {"W": W, "b": b, "test_accuracy": reported(checks._test_accuracy_of(W, b), on_training)}
+    x = data.x_train.reshape(len(data.x_train), -1)
+    on_training = mnist_data.accuracy_of(lambda xb: xb @ W + b, x, data.y_train)
+    batch_x, batch_y = x[-32:], data.y_train[-32:]
+    on_batch = mnist_data.accuracy_of(lambda xb: xb @ W + b, batch_x, batch_y)
+    ns = {"W": W, "b": b, "batch_x": batch_x, "batch_y": batch_y,
+          "test_accuracy": reported(checks._test_accuracy_of(W, b), on_training, on_batch)}
     verdict = judge(BY_ID["test_accuracy_reported"], in_process_kernel(ns, tmp_path), seed=0)
     assert not verdict.passed and "`test_accuracy` is" in verdict.message
     assert not mixed_lines(verdict.message), verdict.message
     if phrase:
         assert "Likely cause: " in verdict.message and phrase in verdict.message, verdict.message
     else:
-        assert "Likely cause" not in verdict.message and "not on a training batch" not in verdict.message
+        assert "Likely cause" not in verdict.message and "training batch" not in verdict.message
+
+
+def test_weights_that_training_never_moved_are_told_as_such(tmp_path):
+    import numpy as np
+
+    ns = {"W": np.zeros((784, 10), np.float32), "b": np.zeros(10, np.float32), "losses": np.full(300, 2.3)}
+    verdict = judge(BY_ID["loss_decreases"], in_process_kernel(ns, tmp_path), seed=0)
+    assert not verdict.passed and "still all zeros" in verdict.message and "learning rate 0" in verdict.message
+    assert not mixed_lines(verdict.message), verdict.message

@@ -201,10 +201,14 @@ def loss_decreases(kernel, seed: int) -> None:
     before = math.log(10)  # the loss of zero weights
     after = ref.cross_entropy(data.y_train, ref.logits(x, W, b))
     if not after < 0.5 * before:
+        unchanged = not np.any(W) and not np.any(b)
         raise CheckFailed(say(
-            f"整個訓練集的損失從 {before:.4f}(零權重)只變成 {after:.4f},應至少減半。",
+            f"整個訓練集的損失從 {before:.4f}(零權重)只變成 {after:.4f},應至少減半。"
+            + ("W 與 b 仍然全是 0,和開始時一樣:沒有任何一步改變它們(學習率為 0,或沒有走任何一步)。" if unchanged else ""),
             f"The loss on the whole training set went from {before:.4f} (zero weights) to only {after:.4f}; "
-            "training should at least halve it (the unit check of `sgd_step` above judges one step on its own)."))
+            "training should at least halve it"
+            + (": W and b are still all zeros, as they started, so no step changed them (learning rate 0, or "
+               "no step taken)." if unchanged else " (the unit check of `sgd_step` above judges one step on its own).")))
     rec = kernel.values(losses=Value((None,), finite=False))["losses"]  # after the grader's own measure
     if rec.size < 2 * WINDOW or not np.all(np.isfinite(rec)):
         raise CheckFailed(f"`losses` should hold one finite loss per step, at least {2 * WINDOW}; it has {rec.size}.")
@@ -235,13 +239,26 @@ def reported_accuracy(kernel, seed: int) -> None:
         data = mnist_data.grader_data()
         on_training = mnist_data.accuracy_of(lambda xb: xb @ W + b, data.x_train.reshape(len(data.x_train), -1),
                                              data.y_train)
-        cause = diagnose.which(got, mistakes.reported_variants(want, on_training), rtol=1e-4)
+        cause = diagnose.which(got, mistakes.reported_variants(want, on_training, _last_batch_accuracy(kernel, W, b)),
+                               rtol=1e-4)
         raise _failed(f"`test_accuracy` 是 {got:.4f},但 W、b 在測試集上的準確率是 {want:.4f}。",
                       f"`test_accuracy` is {got:.4f}, but the accuracy of W, b on the test set is {want:.4f}.",
                       cause,
                       say("請在訓練之後,用訓練好的 W、b 在 x_test、y_test 上計算:accuracy(y_test, logits(x_test, W, b))。",
                           "Compute it after training, from the trained W and b, on x_test and y_test: "
                           "accuracy(y_test, logits(x_test, W, b))."))
+
+
+def _last_batch_accuracy(kernel, W, b) -> float:
+    """The accuracy of W, b on the given training loop's last batch (``batch_x``, ``batch_y``, validated
+    like any value), NaN when the notebook holds no such batch."""
+    try:
+        got = kernel.values(batch_x=Value((None, 784)), batch_y=Value((None,), "int"))
+    except CheckFailed:
+        return math.nan
+    if len(got["batch_x"]) != len(got["batch_y"]):
+        return math.nan
+    return mnist_data.accuracy_of(lambda xb: xb @ W + b, got["batch_x"].astype(np.float32), got["batch_y"])
 
 
 def threshold() -> tuple[float, str]:

@@ -44,6 +44,10 @@ ON_TRAINING_SET = Cause("accuracy_on_training_images",
                         "這是 W、b 在訓練集上的準確率:`test_accuracy` 要在 x_test、y_test 上算。",
                         "this is the accuracy of W, b on the training images: `test_accuracy` is measured on "
                         "x_test and y_test.")
+ON_LAST_BATCH = Cause("accuracy_on_a_training_batch",
+                      "這是 W、b 在訓練迴圈最後一批(batch_x、batch_y)上的準確率:`test_accuracy` 要在 x_test、y_test 上算,不是在訓練批次上。",
+                      "this is the accuracy of W, b on the training loop's last batch (batch_x, batch_y): "
+                      "`test_accuracy` is measured on x_test and y_test, not on a training batch.")
 SIGN_REVERSED = Cause("update_sign_reversed", "更新的正負號反了:應為 W ← W − lr·dW。",
                       "the update's sign reversed: it should be W ← W − lr·dW (a step downhill).")
 LR_TWICE = Cause("learning_rate_twice", "學習率乘了兩次:只乘一次 lr。", "the learning rate is applied twice: multiply by lr once.")
@@ -87,10 +91,12 @@ def accuracy_variants(y, z):
             (FLOOR_DIVISION, float(np.floor(right)))]
 
 
-def reported_variants(want, on_training):
+def reported_variants(want, on_training, on_last_batch=float("nan")):
     """(cause, test_accuracy) of the common mistakes of the reported accuracy: ``want`` the right
-    value, ``on_training`` the accuracy of the same W, b on the training images."""
-    return [(PERCENT, 100 * want), (ON_TRAINING_SET, on_training), (ERROR_RATE, 1 - want)]
+    value, ``on_training`` and ``on_last_batch`` the accuracy of the same W, b on the training images
+    and on the training loop's last batch (NaN: none)."""
+    return [(PERCENT, 100 * want), (ON_TRAINING_SET, on_training), (ON_LAST_BATCH, on_last_batch),
+            (ERROR_RATE, 1 - want)]
 
 
 def step_variants(W0, b0, lr, dW, db):
