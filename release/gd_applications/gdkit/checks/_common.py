@@ -94,7 +94,7 @@ def error_text(name: str | None, exc: BaseException) -> str:
     frame = student_frame(exc)
     if frame:
         cell, lineno, function, code = frame
-        cell_zh = f"`{cell}` " if cell else "儲存格"
+        cell_zh = f" `{cell}` " if cell else "儲存格"
         lines = [f"{who_zh}出錯(`{type(exc).__name__}`),在{cell_zh}第 {lineno} 行(`{function}` 裡)。",
                  f"{who_en} raised {_cause(exc)} ({cell or 'cell'}, line {lineno}, in {function})"]
         lines += [f"    {code}"] if code else []
