@@ -116,8 +116,7 @@ class GradingSession(NotebookClient):
         self.peak_memory_mb = 0.0  # the kernel's resident-memory high-water mark, polled
         self.kernel_started_ahead = False  # a spare kernel (autograde.kernel_pool) ran this notebook
         self.kernel_forked = False  # the kernel was forked from a zygote (autograde.zygote)
-        self._output_bytes: dict[str, int] = {}
-        self._output_total = 0
+        self.reset_output_limits()
         self._limit_hit: str | None = None
         self._kernel_answered = False
         meta = (resources or {}).get("nbgrader") or {}
@@ -143,6 +142,16 @@ class GradingSession(NotebookClient):
             return self._not_run(nb, why), resources
         finally:
             done.set()
+
+    def reset_output_limits(self) -> None:
+        """Start counting a notebook's output afresh (``output``)."""
+        self._output_bytes: dict[str, int] = {}
+        self._error_kept: set[str] = set()  # cells (by request id) whose first error is kept
+        self._output_total = 0
+
+    @default("store_widget_state")
+    def _no_widget_state(self) -> bool:
+        return False
 
     def _own_time_limit(self, nb) -> tuple[int, str]:
         """This notebook's time limit and how it was set (``limits.notebook_limit``): from the
@@ -251,16 +260,19 @@ class GradingSession(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``limits.CELL_OUTPUT_BYTES`` of output per cell and ``NOTEBOOK_OUTPUT_BYTES``
-        per notebook (display data and raw writes included); errors are always kept."""
+        per notebook (display data, raw writes and errors included); a cell's first error is always
+        kept, cut to a bounded size (``_bounded_error``)."""
         kind = msg["msg_type"]
         if self._in_probe and kind in ("display_data", "execute_result", "update_display_data"):
             return None  # a probe shows nothing: its values come back as files (and its display ids go nowhere)
+        parent = msg["parent_header"].get("msg_id", "")
         if kind == "error":
             msg["content"] = _bounded_error(msg.get("content", {}))
-            return super().output(outs, msg, display_id, cell_index)
-        if kind not in ("stream", "display_data", "execute_result", "update_display_data"):
-            return super().output(outs, msg, display_id, cell_index)
-        parent = msg["parent_header"].get("msg_id", "")
+            if parent not in self._error_kept:  # a cell's own error, whatever the output before it
+                self._error_kept.add(parent)
+                return super().output(outs, msg, None, cell_index)
+        elif kind not in ("stream", "display_data", "execute_result", "update_display_data"):
+            return super().output(outs, msg, None, cell_index)
         size = _size(msg.get("content", {}))
         used = self._output_bytes.get(parent, 0)
         cell_over = used + size > limits.CELL_OUTPUT_BYTES
@@ -274,7 +286,14 @@ class GradingSession(NotebookClient):
             return None
         self._output_bytes[parent] = used + size
         self._output_total += size
-        return super().output(outs, msg, display_id, cell_index)
+        # no display id is recorded: an update of one would rewrite every output that shares it,
+        # past the limits above (nbclient applies updates before ``output``); updates are dropped
+        return super().output(outs, msg, None, cell_index)
+
+    def handle_comm_msg(self, outs, msg, cell_index) -> None:
+        """Comm (widget) messages are ignored: grading keeps no widget state, and nbclient's
+        handling of them stores what a kernel sends unbounded and raises on malformed ones."""
+        return None
 
     def _judge(self, check, index: int) -> Verdict:
         kernel = Kernel(lambda code: self._run_probe(code, index), self.km.scratch, self.timeout,

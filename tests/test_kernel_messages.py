@@ -1,0 +1,66 @@
+"""What a kernel's iopub messages can make the grader keep: bounded, whatever their kind.
+
+Messages are fed to a grading session as nbclient hands them over (``process_message``); no
+kernel runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from autograde import limits
+from autograde.session import GradingSession
+
+
+@pytest.fixture
+def session():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("y = 2")])
+    s = GradingSession(nb)
+    s.reset_execution_trackers()  # as nbclient does when it starts a notebook
+    s.reset_output_limits()
+    s.clear_before_next_output = False  # as nbclient sets it before each cell
+    return s
+
+
+def message(kind: str, content: dict, parent: str = "request-1") -> dict:
+    return {"msg_type": kind, "header": {"msg_type": kind, "msg_id": "m"}, "parent_header": {"msg_id": parent},
+            "metadata": {}, "content": content}
+
+
+def kept_bytes(session) -> int:
+    return sum(len(json.dumps(c.outputs)) for c in session.nb.cells)
+
+
+def test_a_flood_of_errors_in_one_cell_keeps_its_first_error_and_no_more_than_the_cells_output_limit(session):
+    cell = session.nb.cells[0]
+    for i in range(300):
+        session.process_message(message("error", {"ename": f"E{i}", "evalue": "x" * 50_000, "traceback": []}),
+                                cell, 0)
+    assert cell.outputs[0]["ename"] == "E0"
+    assert kept_bytes(session) < 2 * limits.CELL_OUTPUT_BYTES
+
+
+def test_an_update_of_a_display_id_rewrites_no_output(session):
+    cell = session.nb.cells[0]
+    for _ in range(200):
+        session.process_message(message("display_data", {"data": {"text/plain": ""}, "metadata": {},
+                                                          "transient": {"display_id": "d"}}), cell, 0)
+    before = kept_bytes(session)
+    session.process_message(message("update_display_data", {"data": {"text/plain": "y" * 1_000_000},
+                                                            "metadata": {}, "transient": {"display_id": "d"}}),
+                            cell, 0)
+    assert kept_bytes(session) == before
+
+
+def test_widget_messages_are_ignored_however_large_or_malformed(session):
+    cell = session.nb.cells[0]
+    buffers = [b"z" * 2**20] * 20
+    for kind in ("comm_open", "comm_msg"):
+        msg = message(kind, {"comm_id": "c", "target_name": "jupyter.widget",
+                             "data": {"state": {}, "buffer_paths": [["b", str(i)] for i in range(20)]}})
+        msg["buffers"] = buffers
+        session.process_message(msg, cell, 0)  # a widget handler would raise KeyError '_model_module'
+    assert session.widget_state == {} and session.widget_buffers == {} and cell.outputs == []
