@@ -16,7 +16,8 @@ kernel's cgroup (``--join``: its ``cgroup.procs`` files, ``os.pathsep``-separate
   (``--userns FD --assert-userns-disabled``). Nothing in the sandbox holds a capability there but
   a zygote (``autograde.zygote``), which runs no student code.
 - **a seccomp filter** (built with libseccomp, ``--seccomp FD``) that refuses with EPERM:
-  io_uring (``io_uring_setup``, ``io_uring_enter``, ``io_uring_register``), ``setns``, and
+  io_uring (``io_uring_setup``, ``io_uring_enter``, ``io_uring_register``), ``setns``,
+  ``fallocate`` (disk taken faster than the grader's disk watch looks), and
   ``unshare`` and ``clone`` with any flag that makes a namespace; ``clone3``, whose flags a filter
   cannot read, fails with ENOSYS (C libraries then fall back to ``clone``). A ``zygote`` filter
   lets ``unshare`` of a mount or IPC namespace through (each forked kernel gets its own, which
@@ -45,7 +46,9 @@ NAMESPACES = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_N
 #: What a zygote may unshare for each kernel it forks (``zygote_server.private_tmp``).
 ZYGOTE_UNSHARES = ("CLONE_NEWNS", "CLONE_NEWIPC")
 #: Refused whatever their arguments.
-REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "setns")
+#: fallocate: a kernel would take gigabytes of the host's disk in a millisecond, between two looks of
+#: the grader's disk watch (``limits.DISK_CHECK_SECONDS``); written, the same bytes take seconds.
+REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "setns", "fallocate")
 #: The file a zygote reads the ``kernel`` filter from (in its home folder), for its kernels.
 KERNEL_FILTER = "kernel.bpf"
 #: Where the user namespace of a root grader's sandbox maps uids: every uid to itself.

@@ -50,6 +50,8 @@ print(json.dumps({
     "setns": outcome(libc.setns(net, 0)),
     "tmpfs": outcome(libc.mount(b"tmpfs", b"/tmp/big", b"tmpfs", 0, b"size=100g")),
     "io_uring_setup": outcome(libc.syscall(425, 8, params)),
+    "fallocate": outcome(libc.fallocate(os.open("big", os.O_CREAT | os.O_WRONLY, 0o600), 0, ctypes.c_long(0),
+                                        ctypes.c_long(2**30))),
     "threads": __import__("threading").Thread(target=lambda: None).start() is None,
     "seccomp": [l.split()[1] for l in open("/proc/self/status") if l.startswith("Seccomp:")][0],
     "own ipc": os.readlink("/proc/self/ns/ipc") != os.environ["GD_HOST_IPC"],
@@ -59,6 +61,7 @@ print(json.dumps({
 REFUSED = {"unshare -Ur": 1, "unshare -pf": 1, "user namespace": "EPERM", "pid namespace": "EPERM",
            "network namespace": "EPERM", "mount namespace": "EPERM", "clone, new user namespace": "EPERM",
            "clone, new pid namespace": "EPERM", "setns": "EPERM", "tmpfs": "EPERM", "io_uring_setup": "EPERM",
+           "fallocate": "EPERM",
            "threads": True, "seccomp": "2", "own ipc": True}
 HOST = {"GD_HOST_IPC": os.readlink("/proc/self/ns/ipc")}
 
