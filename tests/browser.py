@@ -102,6 +102,38 @@ def nbgrader_labextension(env: dict[str, str]) -> str:
     return lines[0] if lines else f"(no @jupyter/nbgrader in:)\n{output}"
 
 
+def readme_disable_commands(readme: Path) -> list[list[str]]:
+    """The ``jupyter ... disable`` command lines of a README, each split into its arguments."""
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    return [line.split() for line in lines if line.startswith("jupyter ") and " disable " in line]
+
+
+def hide_instructor_extensions(readme: Path, env: dict[str, str]) -> list[str]:
+    """Do what the student README's ``disable`` commands do, for the user folders in ``env``.
+
+    The README disables at the level of the student's own venv (``sys_prefix``); here the venv is
+    the project's, so the same names are written where those commands write at the user level
+    (``labconfig/page_config.json``, ``jupyter_server_config.json`` in ``JUPYTER_CONFIG_DIR``, which
+    Jupyter reads before the venv's). ``jupyter server extension disable --user`` itself refuses an
+    extension enabled at another level. Returns the names disabled.
+    """
+    config = Path(env["JUPYTER_CONFIG_DIR"])
+    plugins, servers = {}, {}
+    for args in readme_disable_commands(readme):
+        names = [a for a in args[2:] if not a.startswith("-") and a not in ("extension", "disable")]
+        if args[1] == "labextension" and "--level=sys_prefix" in args:
+            plugins.update(dict.fromkeys(names, True))
+        elif args[1:4] == ["server", "extension", "disable"] and "--sys-prefix" in args:
+            servers.update(dict.fromkeys(names, False))
+        else:
+            raise ValueError(f"{readme}: cannot apply {' '.join(args)!r}")
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": plugins}))
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": servers}}))
+    return [*plugins, *servers]
+
+
 @dataclass
 class JupyterLab:
     """A running ``jupyter lab`` serving ``root``; ``stop()`` ends it and its kernels."""

@@ -12,6 +12,11 @@ student sees, step by step (a screenshot of each goes to ``test-artifacts/browse
    ran, every visible check prints "passed", no cell shows an error, the kernel is idle.
 4. ``04-solved-validate.png``: Validate on the solved copy reports success.
 
+Set up as the student README says (its ``jupyter ... disable`` lines), JupyterLab shows no
+nbgrader menu, only the Validate button, and the server neither loads nbgrader's instructor
+extensions nor logs "No nbgrader_config.py file found" (the assignment folder ships one, which
+gives Validate the course's time limit per cell).
+
 What the instructor and the student see of a hostile student's output (the corpus notebook
 ``displays_script_in_every_output_kind``: script in every output kind, raw HTML in markdown, an
 SVG attachment, widget state), graded once by ``nbgrader autograde`` and ``generate_feedback``:
@@ -91,10 +96,12 @@ def course(tmp_path) -> Path:
 
 @pytest.fixture
 def jupyter_lab(course, tmp_path) -> Iterator[JupyterLab]:
-    """``jupyter lab`` serving the course folder with nbgrader enabled; always stopped at the end."""
+    """``jupyter lab`` serving the course folder with nbgrader's student part enabled (the rest
+    disabled as the student README says); always stopped at the end."""
     env = lab_ui.lab_environment(tmp_path / "home")
     nbgrader = lab_ui.nbgrader_labextension(env)
     assert "enabled" in nbgrader and "OK" in nbgrader, nbgrader
+    assert lab_ui.hide_instructor_extensions(course / "README.md", env), "the README disables nothing"
     server = lab_ui.start_jupyter_lab(course, tmp_path / "home", env)
     try:
         yield server
@@ -155,10 +162,31 @@ def validate(page, shot: Path) -> str:
     return f"{css_class}: {text}"
 
 
+#: nbgrader's instructor parts, which a student's JupyterLab must not load or show.
+INSTRUCTOR_EXTENSIONS = ("formgrader", "course_list", "assignment_list")
+
+
+def assert_no_instructor_menus(page) -> None:
+    menu_bar = page.locator("#jp-MainMenu")
+    assert menu_bar.get_by_role("menuitem", name="Run", exact=True).count() == 1, "no menu bar to look at"
+    assert menu_bar.get_by_role("menuitem", name="Nbgrader").count() == 0, "nbgrader's menu is shown"
+    assert page.locator(lab_ui.VALIDATE_BUTTON).count() == 1, "the Validate button is missing"
+
+
+def assert_no_nbgrader_noise(server: JupyterLab) -> None:
+    """The server loaded only nbgrader's Validate and found the assignment's nbgrader_config.py."""
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "validate_assignment | extension was successfully loaded" in log, log
+    assert "No nbgrader_config.py" not in log, log
+    loaded = [name for name in INSTRUCTOR_EXTENSIONS if name in log]
+    assert not loaded, f"nbgrader's instructor extensions were loaded: {loaded}"
+
+
 @pytest.mark.slow
-def test_student_runs_and_validates_exercise_1_in_jupyterlab(page, jupyter_lab, artifacts):
+def test_student_runs_and_validates_exercise_1_in_jupyterlab_without_instructor_menus(page, jupyter_lab, artifacts):
     with lab_ui.evidence_on_failure(page, jupyter_lab, artifacts):
         run_released_notebook(page, jupyter_lab, artifacts / SCREENSHOTS[0])
+        assert_no_instructor_menus(page)
         result = validate(page, artifacts / SCREENSHOTS[1])
         assert result.startswith("validation-failed"), result
 
@@ -166,6 +194,23 @@ def test_student_runs_and_validates_exercise_1_in_jupyterlab(page, jupyter_lab, 
         run_solved_notebook(page, jupyter_lab, artifacts / SCREENSHOTS[2])
         result = validate(page, artifacts / SCREENSHOTS[3])
         assert result.startswith("validation-success"), result
+        assert_no_nbgrader_noise(jupyter_lab)
+
+
+def test_validate_button_gives_each_cell_the_courses_cell_limit(tmp_path, monkeypatch):
+    """The configuration nbgrader's Validate handler loads in a server started in the released
+    folder (its ``load_config``: that folder, then the Jupyter config folders) sets the time
+    limit of each cell to the course's, not nbgrader's 30 s."""
+    from nbgrader.preprocessors import Execute
+    from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
+    from nbgrader.validator import Validator
+
+    from autograde import limits
+
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.chdir(RELEASE)
+    config = ValidateAssignmentHandler.load_config(None)  # uses no state of the handler
+    assert Execute(parent=Validator(config=config)).timeout == limits.CELL_TIMEOUT
 
 
 # --- a hostile student's output in the instructor's viewers -------------------------------------
