@@ -65,5 +65,5 @@ gradescope: setup  ## build dist/autograder.zip for Gradescope (README: "Grading
 gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; 7-15 min)
 	$(PY) tests/gradescope_harness.py
 
-clean:             ## remove the nbgrader stages, gradebook, grades.csv and class report made by `make main`
-	rm -rf submitted autograded feedback gradebook.db grades.csv checks.csv checks.png grading-results main-job.log
+clean:             ## remove the nbgrader stages, gradebook, grades.csv and class report made by `make main`, the default exchange
+	rm -rf submitted autograded feedback gradebook.db grades.csv checks.csv checks.png grading-results main-job.log exchange

@@ -10,6 +10,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gd_applications_course"
 c.CourseDirectory.root = HERE
 
+# nbgrader's exchange (release_assignment, fetch_assignment, submit, collect, release_feedback,
+# fetch_feedback: README, "Exchange round trip"): a folder the instructor and every student account
+# can write to. GD_GRADING_EXCHANGE names it (a class: a shared one such as /srv/nbgrader/exchange,
+# made once with `mkdir -p -m 1777`); by default `exchange/` in this course folder, for one account.
+# It is created here if it can be, so that the formgrader finds it.
+c.Exchange.root = os.environ.get("GD_GRADING_EXCHANGE") or os.path.join(HERE, "exchange")
+try:
+    os.makedirs(c.Exchange.root, exist_ok=True)
+except OSError:
+    pass  # nbgrader's exchange commands and the formgrader say the folder is missing
+
 # nbgrader's process imports the graders (`autograde`) from here; grading kernels never can
 # (they see neither this folder nor this environment, see autograde/kernel_manager.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,11 +77,22 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] |[IWE]\d{4} |WARNING: All log messages before absl)"
 )
-# Feedback explains hidden checks by their docstring line but never shows their code.
+# Feedback explains hidden checks by their docstring line but never shows their code. Its
+# formulas are MathML, which needs no script (nbgrader's template loads MathJax from a CDN: offline,
+# students would read raw TeX); our feedback/mathjax.html.j2 comes first and drops that script.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "autograde.feedback_math.RenderMath",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+import nbgrader  # noqa: E402 - its feedback template, after ours
+
+from autograde import feedback_math  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [
+    str(feedback_math.TEMPLATES),
+    os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"),
 ]
 # Feedback pages and the formgrader (both nbconvert's HTMLExporter, configured from this file)
 # also clean HTML and drop JavaScript and widget outputs themselves: a second wall behind the

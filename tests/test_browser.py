@@ -29,6 +29,8 @@ SVG attachment, widget state), graded once by ``nbgrader autograde`` and ``gener
    server: the formgrader's own scripts ran, no payload did (the server's log has no
    ``/gd-pwned/`` request, no ``gd-pwned-*.txt`` file appeared); the canary run by the test in the
    page creates its file through the REST API — what a payload would have done.
+   Its Manage Assignments page lists the assignment and warns of nothing (the course configures
+   an exchange that exists).
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``) and Playwright (``pip install -e
 '.[dev]'``); without them the test fails and says how to install them. The student's session
@@ -347,5 +349,11 @@ def test_no_student_script_runs_in_the_formgrader(page, hostile_course, tmp_path
                 "the canary cannot reach the contents API: this test would pass whatever the defence")
             assert lab_ui.wait_for(page, lambda: "/gd-pwned/control" in server.log.read_text(encoding="utf-8"))
             assert lab_ui.marks_in_page(page) | written() == {"control"}
+
+            page.goto(f"{server.base_url}/formgrader/manage_assignments")  # the course's exchange is found
+            settle(page)
+            assert page.get_by_text(nbg.ASSIGNMENT).count() >= 1, "the assignment is not listed"
+            warnings = page.locator(".alert-warning").all_text_contents()
+            assert warnings == [], f"the formgrader warns: {warnings}"
     finally:
         server.stop()
