@@ -162,6 +162,7 @@ def verdict_outputs(verdict: Verdict, description: str) -> list:
 
     if verdict.passed:
         return [nbformat.v4.new_output("stream", name="stdout",
-                                       text=f"✔ 通過 passed (judged by the grader): {description}\n")]
+                                       text=f"✔ 通過(由評分程式判定)\n✔ passed (judged by the grader): {description}\n")]
     return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=verdict.message,
-                                   traceback=[f"✘ 未通過 failed: {description}", verdict.message])]
+                                   traceback=["✘ 未通過(由評分程式判定)", f"✘ failed (judged by the grader): {description}",
+                                              verdict.message])]
