@@ -77,15 +77,16 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] |[IWE]\d{4} |WARNING: All log messages before absl)"
 )
-# Feedback explains hidden checks by their docstring line but never shows their code. Its
-# formulas are MathML, which needs no script (nbgrader's template loads MathJax from a CDN: offline,
-# students would read raw TeX); our feedback/mathjax.html.j2 comes first and drops that script.
+# Feedback explains hidden checks by their docstring line but never shows their code.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "autograde.feedback_math.RenderMath",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Feedback pages and the formgrader show formulas as MathML, which needs no script (nbgrader's
+# templates load MathJax from a CDN: offline, one would read raw TeX); our feedback/ and formgrade/
+# mathjax.html.j2 come first in the template search and drop that script.
+c.HTMLExporter.preprocessors = ["autograde.feedback_math.RenderMath"]
 import nbgrader  # noqa: E402 - its feedback template, after ours
 
 from autograde import feedback_math  # noqa: E402

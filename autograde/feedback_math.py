@@ -1,9 +1,10 @@
 """Math in feedback pages without a script: the TeX of markdown cells becomes MathML.
 
-nbgrader's feedback template loads MathJax from a CDN, so a student offline reads raw TeX. This
-preprocessor (``GenerateFeedback.preprocessors``, after nbconvert's sanitizing) writes each
+nbgrader's feedback and formgrader templates load MathJax from a CDN, so a reader offline sees raw
+TeX. This preprocessor (``HTMLExporter.preprocessors``, after nbconvert's sanitizing) writes each
 ``$…$`` and ``$$…$$`` of a markdown cell, outside code, as MathML, which browsers render
-themselves; ``autograde/templates/feedback/mathjax.html.j2`` drops the template's MathJax script.
+themselves; ``autograde/templates/{feedback,formgrade}/mathjax.html.j2`` drop the templates'
+MathJax script.
 The MathML is cleaned to MathML elements and layout attributes (no link, no script); a formula
 that latex2mathml cannot convert stays as TeX.
 """
@@ -17,7 +18,7 @@ import nh3
 from latex2mathml.converter import convert
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-#: The folder to put first in ``HTMLExporter.extra_template_basedirs`` (its ``feedback/``).
+#: The folder to put first in ``HTMLExporter.extra_template_basedirs`` (its ``feedback/``, ``formgrade/``).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 CODE = re.compile(r"(?ms)^(```|~~~).*?^\1[^\n]*$|(`+)[^`].*?\2")

@@ -342,6 +342,8 @@ def test_no_student_script_runs_in_the_formgrader(page, hostile_course, tmp_path
             assert page.evaluate("window.submission_id") == submission
             assert lab_ui.marks_in_page(page) | written() == set()
             assert "html-manager" not in page.content()
+            assert "mathjax" not in " ".join(page.eval_on_selector_all("script[src]", "s => s.map(e => e.src)")).lower()
+            assert page.locator("math").count() > 0, "the notebook's formulas are not MathML"
             lab_ui.screenshot(page, artifacts / SCREENSHOTS[5], show=page.locator(".output_area").first)
 
             lab_ui.run_as_page_script(page, canary("control"))  # what a payload would do, run by the test
