@@ -99,6 +99,10 @@ c.HTMLExporter.extra_template_basedirs = [
 # also clean HTML and drop JavaScript and widget outputs themselves: a second wall behind the
 # inert graded notebook (autograde/inert.py). The formgrader's markdown cells bypass this setting.
 c.HTMLExporter.sanitize_html = True
+# The formgrader's Manage Assignments page shows the whole loaded configuration in debug mode
+# (nbgrader's default): the Jupyter server's part, its token included, is not JSON, and each visit
+# logs "Formgrader config is not serializable". Off: the page shows no configuration.
+c.FormgradeExtension.debug = False
 
 # `nbgrader autograde` grades one notebook after another: the first one's kernel (sandboxed and
 # limited like any grading kernel, TensorFlow imported) starts now, while nbgrader starts up. It

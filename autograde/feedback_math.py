@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nh3
 from latex2mathml.converter import convert
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 #: The folder to put first in ``HTMLExporter.extra_template_basedirs`` (its ``feedback/``, ``formgrade/``).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,8 +64,10 @@ def render_math(markdown: str) -> str:
     return "".join(out) + _formulas(markdown[last:])
 
 
-class RenderMath(NbGraderPreprocessor):
+class RenderMath(Preprocessor):
     """Every markdown cell's formulas as MathML (see the module's docstring); enabled by default."""
+
+    enabled = Bool(True).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown":

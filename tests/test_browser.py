@@ -357,5 +357,7 @@ def test_no_student_script_runs_in_the_formgrader(page, hostile_course, tmp_path
             assert page.get_by_text(nbg.ASSIGNMENT).count() >= 1, "the assignment is not listed"
             warnings = page.locator(".alert-warning").all_text_contents()
             assert warnings == [], f"the formgrader warns: {warnings}"
+            assert "not serializable" not in server.log.read_text(encoding="utf-8"), "the formgrader logs a warning"
+            assert server.token not in page.content(), "the page shows the server's configuration"
     finally:
         server.stop()
