@@ -22,7 +22,8 @@ from traitlets import Bool
 #: The folder to put first in ``HTMLExporter.extra_template_basedirs`` (its ``feedback/``, ``formgrade/``).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-CODE = re.compile(r"(?ms)^(```|~~~).*?^\1[^\n]*$|(`+)[^`].*?\2")
+#: fenced blocks (closed by a fence at least as long) and code spans, left as they are
+CODE = re.compile(r"(?ms)^(`{3,}|~{3,})[^\n]*\n.*?^\1[`~]*[ \t]*$|(`+)[^`].*?\2")
 MATH = re.compile(r"(?<![\\$])\$\$(?P<block>.+?)(?<!\\)\$\$|(?<![\\$])\$(?P<inline>[^$\n]+?)(?<![\\$])\$", re.S)
 MATHML_TAGS = {
     "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac",

@@ -30,8 +30,6 @@ SOLVED_1 = ROOT / "tests" / "submissions" / "01_linear_system" / "solution.ipynb
 NOTEBOOKS = ("01_linear_system", "02_mnist_gradient_tape", "03_logistic_regression")
 COURSE_ID = "gd_applications_course"
 
-pytestmark = pytest.mark.slow
-
 #: A student's ``~/.jupyter/nbgrader_config.py``, as in the README (plus the student id).
 STUDENT_CONFIG = '''c = get_config()
 c.CourseDirectory.course_id = "{course_id}"
@@ -99,6 +97,7 @@ def fetched_feedback(home: Path) -> dict[str, Path]:
     return {page.stem: page for page in (home / ASSIGNMENT / "feedback").glob("*/*.html")}
 
 
+@pytest.mark.slow
 def test_each_student_fetches_the_release_and_the_instructor_collects_both(round_trip):
     for student, home in round_trip.homes.items():
         assert {p.stem for p in (home / ASSIGNMENT).glob("*.ipynb")} == set(NOTEBOOKS), student
@@ -109,6 +108,7 @@ def test_each_student_fetches_the_release_and_the_instructor_collects_both(round
     assert not (round_trip.course / "exchange").exists(), "the course's default exchange was used"
 
 
+@pytest.mark.slow
 def test_the_collected_submission_is_autograded_with_the_points_it_deserves(round_trip):
     scores = nbg.gradebook_scores(round_trip.course)["alice"]
     by_notebook = {nb: sum(v for k, v in scores.items() if k in nbg_ids(round_trip.course, nb)) for nb in NOTEBOOKS}
@@ -125,6 +125,7 @@ def nbg_ids(course: Path, notebook: str) -> set[str]:
     return {grade_id for cell in nb.cells if (grade_id := check_id(cell))}
 
 
+@pytest.mark.slow
 def test_each_student_fetches_only_their_own_feedback(round_trip):
     pages = fetched_feedback(round_trip.homes["alice"])
     assert set(pages) == set(NOTEBOOKS), round_trip.logs["alice fetch_feedback"]
@@ -132,6 +133,7 @@ def test_each_student_fetches_only_their_own_feedback(round_trip):
     assert fetched_feedback(round_trip.homes["bob"]) == {}, "bob was given feedback he was never released"
 
 
+@pytest.mark.slow
 def test_feedback_renders_math_without_any_remote_script(round_trip):
     for name, page in fetched_feedback(round_trip.homes["alice"]).items():
         html = page.read_text(encoding="utf-8")
@@ -142,6 +144,7 @@ def test_feedback_renders_math_without_any_remote_script(round_trip):
         assert not re.search(r"\$[^$<>\n]*\\(sum|frac|partial|text|qquad)", html), f"{name}: raw TeX left"
 
 
+@pytest.mark.slow
 def test_the_formgrader_finds_the_courses_exchange(round_trip, tmp_path):
     """What the formgrader's "Manage Assignments" page warns about (``NbGraderAPI.exchange_missing``),
     for the course as configured, in a process started in the course folder."""
@@ -158,3 +161,20 @@ def test_the_formgrader_finds_the_courses_exchange(round_trip, tmp_path):
     assert proc.returncode == 0, proc.stderr
     missing, root = proc.stdout.split()[-2:]
     assert (missing, root) == ("False", str(round_trip.course / "exchange")), proc.stdout + proc.stderr
+
+
+def test_a_formula_becomes_mathml_that_links_nowhere():
+    from autograde.feedback_math import render_math
+
+    html = render_math(r"$L = \frac{1}{N}$ and $\href{javascript:alert(1)}{x}$")
+    assert html.count("<math") == 2 and "<mfrac>" in html
+    assert "href" not in html and "javascript" not in html
+
+
+def test_a_students_markdown_made_inert_keeps_its_formulas_as_text():
+    """Student markdown is one fenced block (autograde/inert.py): its TeX stays characters."""
+    from autograde.feedback_math import render_math
+    from autograde.inert import markdown
+
+    for text in ["cost $5 and $x$", "a ``` b $y$ ```` c", "$$z$$\n\n`````\n\n$w$", "~~~\n$v$\n~~~ $u$"]:
+        assert render_math(markdown(text)) == markdown(text), text
