@@ -54,6 +54,10 @@ NOTEBOOK_OUTPUT_BYTES = 2_000_000
 #: Largest submitted notebook read, bytes (a solution with its plots is about 0.3 MB): a bigger one
 #: is refused before it is parsed (``autograde.submission.too_big``).
 NOTEBOOK_MAX_BYTES = 16 * 2**20
+#: Most JSON objects and lists (``{`` and ``[``) a submitted notebook may hold, so that parsing it
+#: builds a bounded number of objects (a solution holds about 130; a notebook of 360,000 empty
+#: cells under the byte limit took 0.5 GB to parse and 1.5 GB to write).
+NOTEBOOK_MAX_ITEMS = 100_000
 
 #: Prefix of the engine's environment variables (never passed to a kernel).
 ENV_PREFIX = "GD_GRADING_"

@@ -39,8 +39,8 @@ class BoundedExporter(NotebookExporter):
         key = (meta.get("student"), meta.get("assignment"), meta.get("notebook"))
         name = getattr(file_stream, "name", None)
         why = submission.too_big(file_stream.fileno(), name)
-        if "student" in meta and not self._autograded_copy(name, key):  # the submitted file itself
-            submission.refuse(key, why)
+        if "student" in meta and (why is not None or not self._autograded_copy(name, key)):
+            submission.refuse(key, why)  # a refusal holds; only the submitted file itself clears one
         if why is None:
             return super().from_file(file_stream, resources=resources, **kw)
         self.log.error("%s", why)

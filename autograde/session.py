@@ -71,6 +71,11 @@ class GradingSession(NotebookClient):
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
         self._kernel_answered = True  # it replied: its sandbox is set up (``--die-with-parent`` holds)
+        # nothing reads the stdin and control channels while grading: whatever a kernel sent there
+        # would be queued in this process (up to zmq's high-water mark of 1000 messages each)
+        kc.stdin_channel.stop()
+        kc.control_channel.stop()
+        self.km._close_control_socket()  # jupyter_client's own; an immediate shutdown needs none
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync path calls this
@@ -267,9 +272,10 @@ class GradingSession(NotebookClient):
             return None  # a probe shows nothing: its values come back as files (and its display ids go nowhere)
         parent = msg["parent_header"].get("msg_id", "")
         if kind == "error":
-            msg["content"] = _bounded_error(msg.get("content", {}))
+            msg["content"] = self._kept_error(msg.get("content", {}))
             if parent not in self._error_kept:  # a cell's own error, whatever the output before it
                 self._error_kept.add(parent)
+                self._output_total += _size(msg["content"])
                 return super().output(outs, msg, None, cell_index)
         elif kind not in ("stream", "display_data", "execute_result", "update_display_data"):
             return super().output(outs, msg, None, cell_index)
@@ -289,6 +295,15 @@ class GradingSession(NotebookClient):
         # no display id is recorded: an update of one would rewrite every output that shares it,
         # past the limits above (nbclient applies updates before ``output``); updates are dropped
         return super().output(outs, msg, None, cell_index)
+
+    def _kept_error(self, content: dict) -> dict:
+        """An error's content as kept: bounded (``_bounded_error``), and once the notebook's output
+        is past ``limits.NOTEBOOK_OUTPUT_BYTES``, its name and the start of its value only."""
+        content = _bounded_error(content)
+        if self._output_total > limits.NOTEBOOK_OUTPUT_BYTES:
+            content = {"ename": content["ename"][:100], "evalue": content["evalue"][:200],
+                       "traceback": ["[output limit: the notebook's output is past its limit; this error is cut]"]}
+        return content
 
     def handle_comm_msg(self, outs, msg, cell_index) -> None:
         """Comm (widget) messages are ignored: grading keeps no widget state, and nbclient's
@@ -312,9 +327,10 @@ class GradingSession(NotebookClient):
         content = (reply or {}).get("content", {})
         if content.get("status") == "error" and not any(
                 o.get("output_type") == "error" and o.get("ename") == content.get("ename") for o in cell.outputs):
-            cell.outputs.append(nbformat.v4.new_output("error", ename=content.get("ename", "Error"),
-                                                       evalue=content.get("evalue", ""),
-                                                       traceback=content.get("traceback") or []))
+            kept = self._kept_error({"ename": content.get("ename", "Error"), "evalue": content.get("evalue", ""),
+                                     "traceback": content.get("traceback") or []})
+            self._output_total += _size(kept)
+            cell.outputs.append(nbformat.v4.new_output("error", **kept))
 
     _in_probe = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +34,40 @@ def refused(key: tuple[str, str, str]) -> str | None:
 
 def too_big(path: Path | int, name: str | None = None) -> str | None:
     """Why the notebook at ``path`` (or the file open as descriptor ``path``, called ``name``) is not
-    read (over ``limits.NOTEBOOK_MAX_BYTES``), or None."""
+    read: not a regular file, over ``limits.NOTEBOOK_MAX_BYTES``, or holding more than
+    ``limits.NOTEBOOK_MAX_ITEMS`` JSON objects and lists (what parsing it would build); or None."""
     try:
-        size = path.stat().st_size if isinstance(path, Path) else os.fstat(path).st_size
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK) if isinstance(path, Path) else path
     except OSError:
         return None  # missing or unreadable: reading it says why
-    if size <= limits.NOTEBOOK_MAX_BYTES:
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return (f"{name or path}: not a regular file (a device, a pipe or a folder); not read. "
+                    "Fix: submit the notebook file itself.")
+        if info.st_size > limits.NOTEBOOK_MAX_BYTES:
+            return (f"{name or path}: {info.st_size / 2**20:.1f} MiB, over the {limits.NOTEBOOK_MAX_BYTES // 2**20} "
+                    "MiB a notebook may take; not read. Fix: clear its outputs (Edit → Clear Outputs of All Cells), "
+                    "save and submit again.")
+        items = _json_items(fd, info.st_size)
+        if items > limits.NOTEBOOK_MAX_ITEMS:
+            return (f"{name or path}: {items:,} JSON objects and lists, over the {limits.NOTEBOOK_MAX_ITEMS:,} a "
+                    "notebook may hold; not read. Fix: delete the cells you added and clear the outputs, save and "
+                    "submit again.")
         return None
-    return (f"{name or path}: {size / 2**20:.1f} MiB, over the {limits.NOTEBOOK_MAX_BYTES // 2**20} MiB a notebook may "
-            "take; not read. Fix: clear its outputs (Edit → Clear Outputs of All Cells), save and submit again.")
+    finally:
+        if isinstance(path, Path):
+            os.close(fd)
+
+
+def _json_items(fd: int, size: int, chunk: int = 2**20) -> int:
+    """How many ``{`` and ``[`` the file open as ``fd`` holds (strings included), read without
+    moving its offset."""
+    count = 0
+    for offset in range(0, size, chunk):
+        data = os.pread(fd, chunk, offset)
+        count += data.count(b"{") + data.count(b"[")
+    return count
 
 
 @dataclass
@@ -122,7 +148,10 @@ def collect(files: list[Path], staged: Path | None = None, folder: Path | None =
     if staged is not None:
         out.originals = dict(out.files)
         for stem, path in out.files.items():
-            if path.exists():
+            if path.is_symlink() or (path.exists() and not path.is_file()):  # a link could name anyone's file
+                out.problems.append(f"{path}: a link or a special file, not a notebook; not read, its checks score "
+                                    "0. Fix: submit the notebook file itself.")
+            elif path.exists():
                 shutil.copyfile(path, staged / f"{stem}.ipynb")
         out.files = {stem: staged / f"{stem}.ipynb" for stem in out.files}
     return out

@@ -55,6 +55,28 @@ def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path,
     assert submission.identify(big) == ("01_linear_system", None)  # by its name, unread
 
 
+def test_a_notebook_that_would_build_too_many_objects_is_refused_unread(tmp_path, monkeypatch):
+    from autograde import limits
+    from autograde.submission import too_big
+
+    many = tmp_path / "01_linear_system.ipynb"
+    many.write_bytes(path_of(EXAMPLES[0]).read_bytes())
+    assert too_big(many) is None
+    monkeypatch.setattr(limits, "NOTEBOOK_MAX_ITEMS", 50)
+    assert "JSON objects and lists, over the 50 a notebook may hold" in too_big(many)
+
+
+def test_a_device_or_a_pipe_in_place_of_a_notebook_is_refused_unread(tmp_path):
+    import os
+
+    from autograde.submission import too_big
+
+    (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.ipynb")
+    for name in ("zero.ipynb", "pipe.ipynb"):
+        assert "not a regular file" in too_big(tmp_path / name), name
+
+
 def test_a_submission_that_uses_up_its_time_budget_stops_there_and_says_so(tmp_path):
     import shutil
 
@@ -76,3 +98,16 @@ def test_a_submission_that_uses_up_its_time_budget_stops_there_and_says_so(tmp_p
     assert [c["points"] for c in first["checks"] if c["grade_id"] != "linear_system_loss_value"] == [0] * 4
     assert spent in first["problem"] and "not run: " + spent in second["problem"]
     assert second["points"] == 0 and all(spent in c["message"] for c in second["checks"])
+
+
+def test_a_link_in_place_of_a_notebook_is_not_graded_whatever_it_names(tmp_path):
+    from autograde.registry import SOURCES
+    from autograde.submission import collect
+
+    folder, staged = tmp_path / "ada", tmp_path / "staged"
+    folder.mkdir()
+    staged.mkdir()
+    (folder / "01_linear_system.ipynb").symlink_to(SOURCES["01_linear_system"])  # the solution
+    found = collect([folder / "01_linear_system.ipynb"], staged, folder)
+    assert not (staged / "01_linear_system.ipynb").exists()
+    assert any("a link or a special file" in p for p in found.problems), found.problems
