@@ -71,8 +71,10 @@ def safe_name(name: str) -> str:
     """A folder-safe, readable, unique-enough form of a student's name."""
     norm = unicodedata.normalize("NFKC", name).strip()
     clean = re.sub(r"[^\w.-]+", "_", norm, flags=re.UNICODE).strip("._") or "student"
-    digest = hashlib.sha1(norm.encode("utf-8")).hexdigest()[:6]
-    return clean if clean == norm else f"{clean}-{digest}"
+    # a name that is not its own clean form gets a digest of itself, exactly as given: names that
+    # look alike ("ａ_vic" and "a_vic", NFC and NFD) never share a results folder
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return clean if clean == name else f"{clean}-{digest}"
 
 
 def discover(root: Path) -> list[Student]:
@@ -85,6 +87,10 @@ def discover(root: Path) -> list[Student]:
         if entry.is_dir():
             inner = entry / ASSIGNMENT if (entry / ASSIGNMENT).is_dir() else entry
             student = students.setdefault(entry.name, Student(entry.name))
+            if entry.is_symlink() or inner.is_symlink():  # a link could name anyone's folder, or the solutions
+                student.problems.append(f"{entry.name}: a link, not a folder of its own; not graded. "
+                                        "Fix: put the student's own files there")
+                continue
             for p in sorted(inner.glob("*.ipynb")):
                 if p.is_symlink() or not p.is_file():
                     student.problems.append(f"{entry.name}/{p.name}: a link or special file, not a notebook; "

@@ -210,30 +210,68 @@ def over_disk_limit(folder: Path | None) -> str | None:
     return None
 
 
-#: Largest frame of a message the grader reads from a kernel, bytes (a cell's kept output is at most
-#: ``limits.CELL_OUTPUT_BYTES``): a larger one drops the connection before it is read (zmq's MAXMSGSIZE).
-MESSAGE_FRAME_MAX_BYTES = 8 * 2**20
-#: What a message part too deeply nested to decode becomes: a line of output saying so.
-_UNDECODABLE = {"name": "stdout", "text": "[output limit: a message nested too deeply to read was dropped]\n"}
+#: Largest frame of a message the grader reads from a kernel, bytes (a cell keeps at most
+#: ``limits.CELL_OUTPUT_BYTES`` of output): a larger one drops the connection before it is read
+#: (zmq's MAXMSGSIZE).
+MESSAGE_FRAME_MAX_BYTES = 2 * 2**20
+#: Messages of one kernel socket queued in the grader before more are dropped (zmq's RCVHWM; an
+#: honest kernel sends a few a second, the grader reads them as they come).
+MESSAGE_QUEUE = 64
+#: Largest header, parent header or metadata frame decoded, bytes, and most JSON objects and lists
+#: (``{``, ``[``) any frame may hold: decoding builds a bounded number of objects.
+MESSAGE_HEAD_MAX_BYTES = 64 * 2**10
+MESSAGE_MAX_ITEMS = 20_000
+#: What a message part too deeply nested or too large to decode becomes: a line of output saying so.
+_UNDECODABLE = {"name": "stdout", "text": "[output limit: a message too large or nested too deeply to read was "
+                                          "dropped]\n"}
+#: A message dropped whole (its header could not be read): no cell's, so nbclient passes it by.
+_DROPPED = {"header": {"msg_type": "gd_dropped", "msg_id": ""}, "msg_id": "", "msg_type": "gd_dropped",
+            "parent_header": {}, "metadata": {}, "content": {}, "buffers": []}
+
+
+def _items(frame: bytes) -> int:
+    return frame.count(b"{") + frame.count(b"[")
 
 
 def bound_messages(km) -> None:
-    """Bound what the grader decodes of ``km``'s kernel's messages: frames over
-    ``MESSAGE_FRAME_MAX_BYTES`` are never read, and JSON too deep for the decoder becomes one line
-    of output instead of an error in the grader (for this kernel's sockets and session only)."""
+    """Bound what the grader holds and decodes of ``km``'s kernel's messages (its sockets and
+    session only): frames over ``MESSAGE_FRAME_MAX_BYTES`` are never read, at most ``MESSAGE_QUEUE``
+    messages wait per socket, a message whose header parts are over ``MESSAGE_HEAD_MAX_BYTES`` or
+    any part over ``MESSAGE_MAX_ITEMS`` objects is not decoded (one line of output says so where
+    its header could be read), binary buffers are dropped, and JSON too deep for the decoder becomes
+    one line of output instead of an error in the grader."""
     km.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_FRAME_MAX_BYTES)
-    unpack = km.session.unpack
-    if getattr(unpack, "bounded", False):
+    km.context.setsockopt(zmq.RCVHWM, MESSAGE_QUEUE)
+    session = km.session
+    if getattr(session.deserialize, "bounded", False):
         return
+    unpack, deserialize = session.unpack, session.deserialize
 
-    def bounded(data):
+    def bounded_unpack(data):
         try:
             return unpack(data)
         except RecursionError:
             return dict(_UNDECODABLE)
 
-    bounded.bounded = True
-    km.session.unpack = bounded
+    def bounded_deserialize(msg_list, content=True, copy=True):
+        frames = [f if isinstance(f, bytes) else bytes(f.bytes) for f in msg_list[:5]]
+        if len(frames) < 5 or any(len(f) > MESSAGE_HEAD_MAX_BYTES or _items(f) > 1000 for f in frames[1:4]):
+            return {**_DROPPED, "header": dict(_DROPPED["header"])}
+        heavy = _items(frames[4]) > MESSAGE_MAX_ITEMS
+        try:  # the signature is checked either way; a heavy content is not decoded
+            message = deserialize(frames, content=content and not heavy, copy=True)
+        except (ValueError, TypeError, KeyError):  # unsigned, replayed or malformed: no one's message
+            return {**_DROPPED, "header": dict(_DROPPED["header"])}
+        if heavy:
+            message["content"] = {**_UNDECODABLE, "status": "error", "ename": "OutputLimit",
+                                  "evalue": _UNDECODABLE["text"].strip(), "traceback": []}
+            if not message["msg_type"].endswith("_reply"):
+                message["msg_type"] = message["header"]["msg_type"] = "stream"
+        message["buffers"] = []  # only widgets use them, and grading keeps no widget state
+        return message
+
+    bounded_unpack.bounded = bounded_deserialize.bounded = True
+    session.unpack, session.deserialize = bounded_unpack, bounded_deserialize
 
 
 class GradingKernelManager(AsyncKernelManager):

@@ -278,7 +278,7 @@ class GradingSession(NotebookClient):
                 self._output_total += _size(msg["content"])
                 return super().output(outs, msg, None, cell_index)
         elif kind not in ("stream", "display_data", "execute_result", "update_display_data"):
-            return super().output(outs, msg, None, cell_index)
+            return None  # no output of any other kind (nbclient would log its type, uncut)
         size = _size(msg.get("content", {}))
         used = self._output_bytes.get(parent, 0)
         cell_over = used + size > limits.CELL_OUTPUT_BYTES

@@ -226,3 +226,22 @@ def test_list_of_a_class_names_its_broken_notebook_and_grades_nothing(bad_class,
     assert "renamed\thomework.ipynb\n    ! homework.ipynb: renamed; graded as 01_linear_system.ipynb" in out
     assert "other_assignment\t01_linear_system.ipynb\n    ! 01_linear_system.ipynb: none of its cells belong" in out
     assert out.count("(broken)") == 1 and out.splitlines()[-1].endswith("; 1 broken notebook(s)")
+
+
+def test_a_student_folder_that_is_a_link_is_not_graded_whatever_it_names(tmp_path):
+    from autograde.registry import SOURCE
+
+    (tmp_path / "a_vic" / "gd_applications").mkdir(parents=True)
+    (tmp_path / "a_vic" / "gd_applications" / "01_linear_system.ipynb").write_bytes(untouched())
+    (tmp_path / "b_link").symlink_to(tmp_path / "a_vic")
+    (tmp_path / "b_sol").mkdir()
+    (tmp_path / "b_sol" / "gd_applications").symlink_to(SOURCE)
+    students = {s.name: s for s in classgrade.discover(tmp_path)}
+    assert [p.name for p in students["a_vic"].files] == ["01_linear_system.ipynb"]
+    for name in ("b_link", "b_sol"):
+        assert students[name].files == [] and "a link, not a folder" in students[name].problems[0], name
+
+
+def test_names_that_look_alike_never_share_a_results_folder():
+    names = ["a_vic", "\uff41_vic", "\u00e1_vic", "a\u0301_vic", "Zoë", "Zoe\u0308"]
+    assert len({classgrade.safe_name(n) for n in names}) == len(names)

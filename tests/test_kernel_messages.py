@@ -7,7 +7,6 @@ Messages are fed to a grading session as nbclient hands them over (``process_mes
 from __future__ import annotations
 
 import json
-import os
 
 import nbformat
 import pytest
@@ -85,8 +84,10 @@ def test_widget_messages_are_ignored_however_large_or_malformed(session):
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    """This process's peak resident memory so far, MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 FLOOD_STDIN = """
@@ -109,3 +110,76 @@ def test_what_a_kernel_sends_on_the_stdin_channel_is_not_kept_by_the_grader(tmp_
     client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert [o for o in nb.cells[1].outputs if o.get("output_type") == "error"] == []
     assert before["after"] - before["rss"] < 40, f"the grader grew by {before['after'] - before['rss']:.0f} MiB"
+
+
+class _Km:
+    """What ``bound_messages`` bounds: a kernel manager's zmq context and session."""
+
+    def __init__(self):
+        import zmq
+        from jupyter_client.session import Session
+
+        self.context, self.session = zmq.Context(), Session(key=b"grading")
+
+
+def _sent(km, msg_type: str, content: dict, buffers=()) -> list[bytes]:
+    msg = km.session.msg(msg_type, content, parent={"msg_id": "request-1"})
+    return km.session.serialize(msg) + list(buffers)
+
+
+def test_a_message_too_large_to_decode_becomes_one_line_and_its_header_is_read():
+    from autograde.kernel_manager import MESSAGE_MAX_ITEMS, bound_messages
+
+    km = _Km()
+    bound_messages(km)
+    heavy = _sent(km, "execute_input", {"code": "", "execution_count": [[]] * (MESSAGE_MAX_ITEMS + 1)})
+    got = km.session.deserialize(heavy[1:])  # as channels pass it, past the signature's frame delimiter
+    assert got["msg_type"] == "stream" and "output limit" in got["content"]["text"]
+    assert got["parent_header"]["msg_id"] == "request-1"
+
+
+def test_a_replayed_message_is_dropped_not_raised():
+    from autograde.kernel_manager import bound_messages
+
+    km = _Km()
+    bound_messages(km)
+    frames = _sent(km, "stream", {"name": "stdout", "text": "hi"})
+    assert km.session.deserialize(frames[1:])["content"]["text"] == "hi"
+    assert km.session.deserialize(frames[1:])["parent_header"] == {}
+
+
+def test_a_message_with_a_huge_header_is_dropped_and_buffers_are_never_kept():
+    import zmq
+
+    from autograde.kernel_manager import MESSAGE_QUEUE, bound_messages
+
+    km = _Km()
+    bound_messages(km)
+    assert km.context.getsockopt(zmq.RCVHWM) == MESSAGE_QUEUE  # what waits unread is bounded too
+    huge = _sent(km, "x" * 100_000, {"name": "stdout", "text": "hi"})
+    assert km.session.deserialize(huge[1:])["parent_header"] == {}
+    plain = _sent(km, "stream", {"name": "stdout", "text": "hi"}, buffers=[b"b" * 1000] * 5)
+    got = km.session.deserialize(plain[1:])
+    assert got["content"] == {"name": "stdout", "text": "hi"} and got["buffers"] == []
+
+
+FLOOD_IOPUB = """
+k = get_ipython().kernel
+text = "x" * 1_900_000
+for _ in range(400):  # each signed afresh: a replayed signature is refused
+    msg = k.session.msg("display_data", {"data": {"text/plain": text}, "metadata": {}}, parent=k.get_parent())
+    k.iopub_socket.send_multipart([b"display_data"] + k.session.serialize(msg))
+import time; time.sleep(1)
+"""
+
+
+def test_a_kernel_flooding_its_output_channel_does_not_grow_the_grader(tmp_path):
+    from autograde.runner import GradingClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(FLOOD_IOPUB)])
+    client = GradingClient(timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    seen = {}
+    client.on_cell_start = lambda cell, cell_index: seen.setdefault("rss", _rss_mb()) if cell_index == 1 else None
+    client.on_cell_executed = lambda **kw: seen.setdefault("after", _rss_mb()) if kw["cell_index"] == 1 else None
+    client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert seen["after"] - seen["rss"] < 300, f"the grader grew by {seen['after'] - seen['rss']:.0f} MiB"
