@@ -211,12 +211,13 @@ def over_disk_limit(folder: Path | None) -> str | None:
 
 
 #: Largest frame of a message the grader reads from a kernel, bytes (a cell keeps at most
-#: ``limits.CELL_OUTPUT_BYTES`` of output): a larger one drops the connection before it is read
-#: (zmq's MAXMSGSIZE).
-MESSAGE_FRAME_MAX_BYTES = 2 * 2**20
+#: ``limits.CELL_OUTPUT_BYTES`` of output, but one print of a few megabytes is an honest mistake):
+#: a larger one drops the connection before it is read (zmq's MAXMSGSIZE).
+MESSAGE_FRAME_MAX_BYTES = 8 * 2**20
 #: Messages of one kernel socket queued in the grader before more are dropped (zmq's RCVHWM; an
-#: honest kernel sends a few a second, the grader reads them as they come).
-MESSAGE_QUEUE = 64
+#: honest kernel sends a few a second, the grader reads them as they come): with the frame limit,
+#: at most 256 MiB wait per socket.
+MESSAGE_QUEUE = 32
 #: Largest header, parent header or metadata frame decoded, bytes, and most JSON objects and lists
 #: (``{``, ``[``) any frame may hold: decoding builds a bounded number of objects.
 MESSAGE_HEAD_MAX_BYTES = 64 * 2**10
