@@ -5,14 +5,17 @@
 ceiling counts the grader and every kernel of that submission together, and an OOM kill stays
 inside it. The grader's output goes to a file of which only the last ``TAIL_BYTES`` are read
 back, so nothing a submission makes its grader print grows the class grader's own memory. When
-the grader ends (or passes ``timeout``), whatever is left in its cgroup is killed.
+the grader ends (or passes ``timeout``), whatever is left in its cgroup is killed; when the class
+grader itself ends, its graders are killed with it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -44,7 +47,7 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, memor
     cgroup = Cgroup.make(f"gds-{uuid.uuid4().hex[:12]}", memory_mb, None)
     why, returncode = None, None
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+        proc = subprocess.Popen(_dying_with_this_process(cmd), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
             if cgroup is not None:
@@ -66,6 +69,18 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float, memor
         log.seek(max(0, log.seek(0, os.SEEK_END) - TAIL_BYTES))
         tail = log.read().decode("utf-8", "replace")
     return Ended(returncode, tail, why, survivors)
+
+
+#: Run by the grader's process before it becomes ``cmd``: it is killed when the class grader ends,
+#: however that ends (PR_SET_PDEATHSIG, kept across exec), or ends now if it has already.
+_DIE_WITH_PARENT = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0); "
+                    "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def _dying_with_this_process(cmd: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), shutil.which(cmd[0]) or cmd[0], *cmd[1:]]
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -86,3 +86,33 @@ def test_the_class_grader_names_the_student_whose_grading_ran_out_of_memory(tmp_
     assert "memory ceiling of 40 MiB" in summary["error"] and "OOM killer" in summary["error"]
     written = (tmp_path / "students" / "ada" / "summary.json").read_text(encoding="utf-8")
     assert "OOM killer" in written
+
+
+def test_a_grader_ends_with_the_class_grader_that_started_it(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    pidfile = tmp_path / "grader.pid"
+    class_grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(grader_process.__file__).parent.parent)!r})
+        from autograde import grader_process
+        grader_process.run([sys.executable, "-c",
+                            "import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"],
+                           cwd={str(tmp_path)!r}, env=dict(os.environ), timeout=600, memory_mb=200)
+    """)])
+    for _ in range(200):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.05)
+    grader = int(pidfile.read_text())
+    class_grader.send_signal(signal.SIGKILL)  # no cleanup of its own
+    class_grader.wait()
+    for _ in range(100):
+        if not Path(f"/proc/{grader}").exists() or "Z" in Path(f"/proc/{grader}/stat").read_text().split()[2]:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(grader, signal.SIGKILL)
+        raise AssertionError("the grader outlived the class grader")
