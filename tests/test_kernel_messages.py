@@ -99,17 +99,24 @@ import time; time.sleep(1)
 """
 
 
-def test_what_a_kernel_sends_on_the_stdin_channel_is_not_kept_by_the_grader(tmp_path):
+def grader_growth_mb(tmp_path, code: str) -> tuple[float, nbformat.NotebookNode]:
+    """How much this process's peak memory grew while a real grading kernel ran ``code`` (after a
+    first cell), MiB; and the notebook as graded."""
     from autograde.runner import GradingClient
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(FLOOD_STDIN)])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(code)])
     client = GradingClient(timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    before = {}
-    client.on_cell_start = lambda cell, cell_index: before.setdefault("rss", _rss_mb()) if cell_index == 1 else None
-    client.on_cell_executed = lambda **kw: before.setdefault("after", _rss_mb()) if kw["cell_index"] == 1 else None
+    seen = {}
+    client.on_cell_start = lambda cell, cell_index: seen.setdefault("rss", _rss_mb()) if cell_index == 1 else None
+    client.on_cell_executed = lambda **kw: seen.setdefault("after", _rss_mb()) if kw["cell_index"] == 1 else None
     client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    return seen["after"] - seen["rss"], nb
+
+
+def test_what_a_kernel_sends_on_the_stdin_channel_is_not_kept_by_the_grader(tmp_path):
+    grew, nb = grader_growth_mb(tmp_path, FLOOD_STDIN)
     assert [o for o in nb.cells[1].outputs if o.get("output_type") == "error"] == []
-    assert before["after"] - before["rss"] < 40, f"the grader grew by {before['after'] - before['rss']:.0f} MiB"
+    assert grew < 40, f"the grader grew by {grew:.0f} MiB"
 
 
 class _Km:
@@ -174,12 +181,5 @@ import time; time.sleep(1)
 
 
 def test_a_kernel_flooding_its_output_channel_does_not_grow_the_grader(tmp_path):
-    from autograde.runner import GradingClient
-
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(FLOOD_IOPUB)])
-    client = GradingClient(timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
-    seen = {}
-    client.on_cell_start = lambda cell, cell_index: seen.setdefault("rss", _rss_mb()) if cell_index == 1 else None
-    client.on_cell_executed = lambda **kw: seen.setdefault("after", _rss_mb()) if kw["cell_index"] == 1 else None
-    client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
-    assert seen["after"] - seen["rss"] < 300, f"the grader grew by {seen['after'] - seen['rss']:.0f} MiB"
+    grew, _ = grader_growth_mb(tmp_path, FLOOD_IOPUB)
+    assert grew < 300, f"the grader grew by {grew:.0f} MiB"
