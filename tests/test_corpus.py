@@ -256,7 +256,7 @@ def test_nothing_a_kernel_left_behind_reaches_the_gradebook_or_the_feedback(nbgr
     import sqlite3
 
     with sqlite3.connect(course / "gradebook.db") as db:
-        assert db.execute("select count(*) from student").fetchone()[0] == len(CASES)
+        assert db.execute("select count(*) from student").fetchone()[0] == len(CASES) + 1  # and OVERSIZED
 
 
 def test_nbgrader_keeps_only_inert_output_of_the_hostile_notebook(nbgrader_corpus):
