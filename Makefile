@@ -26,7 +26,7 @@ setup: $(VENV)/.installed
 main: system setup ## release, autograde the example class with nbgrader, print the grade table
 	$(PY) -m autograde.main_job
 
-test: system-test setup lint ## every test, notebooks and calibration included (about 23 minutes on 2 cores)
+test: system-test setup lint ## every test, notebooks and calibration included (about 35 minutes on 2 cores)
 	$(PY) -m pytest
 
 test-fast: setup   ## the tests that execute no notebook (seconds)
