@@ -368,8 +368,8 @@ def merge(args) -> int:
 
 def unreadable(path: Path) -> str | None:
     """Why grading cannot read the notebook at ``path`` (truncated, not JSON, not a notebook), or None."""
-    if too_big(path):
-        return too_big(path).split(": ", 1)[1]
+    if (why := too_big(path)) is not None:  # read once: it scans the file
+        return why.split(": ", 1)[1]
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:

@@ -113,8 +113,8 @@ def _copy(cell) -> nbformat.NotebookNode:
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    if too_big(path):
-        return None, too_big(path)
+    if (why := too_big(path)) is not None:  # read once: it scans the file
+        return None, why
     try:
         return nbformat.read(path, as_version=4), None
     except FileNotFoundError:
