@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 main: system setup ## release, autograde the example class with nbgrader, print the grade table
-	$(PY) -m autograde.main_job
+	$(PY) -m autograde.demo.main_job
 
 test: system-test setup lint ## every test, notebooks and calibration included (about 35 minutes on 2 cores)
 	$(PY) -m pytest
@@ -36,10 +36,10 @@ lint: setup
 	$(PY) -m ruff check .
 
 release: setup     ## regenerate release/ from source/ with nbgrader
-	$(PY) -m autograde.nbgrader_cli generate_assignment gd_applications --force
+	$(PY) -m autograde.frontends.nbgrader.cli generate_assignment gd_applications --force
 
 examples: setup    ## rewrite tests/submissions/ from the release, the exercises' examples.py and tests/corpus.py
-	$(PY) -m autograde.examples
+	$(PY) -m autograde.demo.examples
 	$(PY) -m tests.corpus
 
 bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus

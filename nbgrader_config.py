@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 c = get_config()
 
@@ -10,19 +11,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gd_applications_course"
 c.CourseDirectory.root = HERE
 
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from autograde import settings  # noqa: E402 - after the course folder is importable
+
+# The course folder: its solutions, submissions and gradebook are hidden from grading kernels
+# (the engine's settings: docs/configuration.md).
+settings.configure(course=Path(HERE))
+
 # nbgrader's exchange (release_assignment, fetch_assignment, submit, collect, release_feedback,
 # fetch_feedback: README, "Exchange round trip"): a folder the instructor and every student account
 # can write to. GD_GRADING_EXCHANGE names it (a class: a shared one such as /srv/nbgrader/exchange,
 # made once with `mkdir -p -m 1777`); by default `exchange/` in this course folder, for one account.
 # It is created here if it can be, so that the formgrader finds it.
-c.Exchange.root = os.environ.get("GD_GRADING_EXCHANGE") or os.path.join(HERE, "exchange")
+c.Exchange.root = str(settings.current().exchange or os.path.join(HERE, "exchange"))
 try:
     os.makedirs(c.Exchange.root, exist_ok=True)
 except OSError:
     pass  # nbgrader's exchange commands and the formgrader say the folder is missing
 
 # nbgrader's process imports the graders (`autograde`) from here; grading kernels never can
-# (they see neither this folder nor this environment, see autograde/kernel_manager.py).
+# (they see neither this folder nor this environment, see autograde/kernel/manager.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -34,8 +43,6 @@ _bin = os.path.dirname(sys.executable)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join([_bin, os.environ.get("PATH", "")])
 
-# The course folder: its solutions, submissions and gradebook are hidden from grading kernels.
-os.environ["GD_GRADING_COURSE"] = HERE
 
 # Each notebook runs in a kernel under a 4 GiB memory limit, sandboxed by bubblewrap when the
 # machine allows (no network; only the student's autograded folder writable; graders,
@@ -45,7 +52,7 @@ os.environ["GD_GRADING_COURSE"] = HERE
 # interrupted after 5 minutes, a whole notebook stopped after 15. A kernel that dies costs
 # only the checks not judged yet. (Limits: autograde/limits.py.)
 c.Autograde.autograde_preprocessors = [
-    "autograde.nbgrader_execute.GradingExecute",
+    "autograde.frontends.nbgrader.execute.GradingExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -53,9 +60,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-from autograde import limits  # noqa: E402 - after the course folder is importable
+from autograde import limits  # noqa: E402
 
 c.Execute.timeout = limits.CELL_TIMEOUT
 c.GradingExecute.notebook_timeout = limits.NOTEBOOK_TIMEOUT
@@ -66,12 +71,12 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "autograde.nbgrader_fixes.RestoreDeletedCells",
+    "autograde.frontends.nbgrader.fixes.RestoreDeletedCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.RestoreDeletedCells.add_missing_cells = True
 # A submitted notebook over limits.NOTEBOOK_MAX_BYTES is not parsed: its checks score 0, saying why.
-c.Autograde.exporter_class = "autograde.nbgrader_fixes.BoundedExporter"
+c.Autograde.exporter_class = "autograde.frontends.nbgrader.fixes.BoundedExporter"
 # Backstop for TensorFlow log lines that reach stderr despite the settings above.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
@@ -86,10 +91,10 @@ c.GenerateFeedback.preprocessors = [
 # Feedback pages and the formgrader show formulas as MathML, which needs no script (nbgrader's
 # templates load MathJax from a CDN: offline, one would read raw TeX); our feedback/ and formgrade/
 # mathjax.html.j2 come first in the template search and drop that script.
-c.HTMLExporter.preprocessors = ["autograde.feedback_math.RenderMath"]
+c.HTMLExporter.preprocessors = ["autograde.frontends.nbgrader.feedback_math.RenderMath"]
 import nbgrader  # noqa: E402 - its feedback template, after ours
 
-from autograde import feedback_math  # noqa: E402
+from autograde.frontends.nbgrader import feedback_math  # noqa: E402
 
 c.HTMLExporter.extra_template_basedirs = [
     str(feedback_math.TEMPLATES),
@@ -97,7 +102,7 @@ c.HTMLExporter.extra_template_basedirs = [
 ]
 # Feedback pages and the formgrader (both nbconvert's HTMLExporter, configured from this file)
 # also clean HTML and drop JavaScript and widget outputs themselves: a second wall behind the
-# inert graded notebook (autograde/inert.py). The formgrader's markdown cells bypass this setting.
+# inert graded notebook (autograde/grading/inert.py). The formgrader's markdown cells bypass this setting.
 c.HTMLExporter.sanitize_html = True
 # The formgrader's Manage Assignments page shows the whole loaded configuration in debug mode
 # (nbgrader's default): the Jupyter server's part, its token included, is not JSON, and each visit
@@ -105,23 +110,9 @@ c.HTMLExporter.sanitize_html = True
 c.FormgradeExtension.debug = False
 
 # `nbgrader autograde` grades one notebook after another: the first one's kernel (sandboxed and
-# limited like any grading kernel, TensorFlow imported) starts now, while nbgrader starts up. It
-# is used only if its settings are the first notebook's (autograde/kernel_pool.py), else stopped.
+# limited like any grading kernel, TensorFlow imported) starts now, while nbgrader starts up
+# (autograde/frontends/nbgrader/execute.py, start_ahead).
 if sys.argv[1:2] == ["autograde"] and not {"-h", "--help", "--help-all"} & set(sys.argv):
-    from autograde.kernel_pool import start_spare
-    from autograde.nbgrader_execute import first_submission
-    from autograde.zygote import per_submission
+    from autograde.frontends.nbgrader.execute import start_ahead
 
-    # where the grader is root, each submission's kernels are forked from a process of its own that
-    # imports TensorFlow once (autograde/zygote.py; a kernel whose hidden paths it does not cover
-    # starts cold); the first student's starts now
-    c.GradingKernelManager.zygote = zygotes = per_submission(c.GradingKernelManager.get("hide", []))
-    first = first_submission(HERE, sys.argv[2:])
-    # the notebook nbgrader grades and those executed meanwhile (autograde/background.py) share the cores
-    from autograde.nbgrader_execute import default_background_workers
-    from autograde.resources import kernel_threads
-
-    c.GradingKernelManager.threads = kernel_threads(1 + c.GradingExecute.get("background_workers",
-                                                                             default_background_workers()))
-    if first is not None or zygotes is None:
-        start_spare(c, zygotes.ahead(first) if zygotes is not None else None)
+    start_ahead(c, HERE, sys.argv[2:])

@@ -3,7 +3,7 @@
 Beside the packages (``autograde``, ``gdkit``), the wheel holds ``autograde/course/``: this
 repository's ``nbgrader_config.py``, ``source/`` (the assignment, solutions included) and the
 example class's notebooks (``tests/submissions/<notebook>/``). An installed ``autograde`` reads
-them there (``autograde.registry.ROOT``); a checkout or an editable install reads the repository.
+them there (``autograde.assignment.registry.ROOT``); a checkout or an editable install reads the repository.
 """
 
 import shutil

@@ -1,13 +1,9 @@
-"""Every limit and default of a grading run, in one place (both front ends read them from here).
-
-Environment variables of the engine share one prefix, ``GD_GRADING_``; they never reach a
-student's kernel. The student-side settings (``GD_SEED``, ``GD_MNIST_PATH``, training budgets
-such as ``GD_MLP_EPOCHS``) share the prefix ``GD_`` and do.
+"""Every limit of a grading run, in one place (both front ends read them from here): constants of
+the grading contract, each documented by its ``#:`` comment (the configuration reference lists them).
+The settings an environment variable changes are in ``autograde.settings``.
 """
 
 from __future__ import annotations
-
-import os
 
 #: Seconds a cell (a student's cell, or one probe of a check) may run before it is interrupted.
 CELL_TIMEOUT = 300
@@ -20,17 +16,17 @@ NOTEBOOK_TIMEOUT = 900
 #: hostile one costs minutes, not ``NOTEBOOK_TIMEOUT``.
 NOTEBOOK_TIME_MULTIPLE = 10
 NOTEBOOK_TIME_FLOOR = 180
-#: Seconds all the notebooks of one submission may take together (``autograde.budget``): a
+#: Seconds all the notebooks of one submission may take together (``autograde.grading.budget``): a
 #: submission usually takes 15-90 s, Gradescope stops a run at the timeout set there (50 minutes).
 SUBMISSION_TIMEOUT = 1200
 #: Address-space limit of a grading kernel, MiB (TensorFlow needs about 2 GiB to start).
 MEMORY_MB = 4096
 #: Memory one grading job needs on top of what is in use, MiB: a TensorFlow kernel's peak
 #: (0.5-0.95 GiB on the three notebooks, reported per notebook as ``peak_memory_mb``) and the
-#: grader's share. Bounds the default number of jobs (``autograde.resources.default_jobs``).
+#: grader's share. Bounds the default number of jobs (``autograde.kernel.resources.default_jobs``).
 JOB_MEMORY_MB = 1536
 #: Memory the grading of one submission may use beyond its kernels' own limits, MiB: the grader
-#: process (about 150 MiB) and what it reads from the kernels (``autograde.grader_process``).
+#: process (about 150 MiB) and what it reads from the kernels (``autograde.frontends.pytest.grader_process``).
 GRADER_MEMORY_MB = 1024
 #: Largest file a grading kernel may write, MiB (RLIMIT_FSIZE: a bigger write fails with EFBIG).
 FILE_MB = 256
@@ -52,38 +48,21 @@ WORK_MAX_BYTES = 200 * 2**20
 CELL_OUTPUT_BYTES = 200_000
 NOTEBOOK_OUTPUT_BYTES = 2_000_000
 #: Largest submitted notebook read, bytes (a solution with its plots is about 0.3 MB): a bigger one
-#: is refused before it is parsed (``autograde.submission.too_big``).
+#: is refused before it is parsed (``autograde.assignment.submission.too_big``).
 NOTEBOOK_MAX_BYTES = 16 * 2**20
 #: Most JSON objects and lists (``{`` and ``[``) a submitted notebook may hold, so that parsing it
 #: builds a bounded number of objects (a solution holds about 130; a notebook of 360,000 empty
 #: cells under the byte limit took 0.5 GB to parse and 1.5 GB to write).
 NOTEBOOK_MAX_ITEMS = 100_000
 
-#: Prefix of the engine's environment variables (never passed to a kernel).
-ENV_PREFIX = "GD_GRADING_"
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    """The engine's setting ``GD_GRADING_<name>``."""
-    return os.environ.get(ENV_PREFIX + name, default)
-
-
-def grading_seed() -> int:
-    """The seed of every hidden check's inputs: 0 unless ``GD_GRADING_SEED`` says otherwise.
-
-    Read in the grader's process only; the kernel never sees it.
-    """
-    return int(env("SEED", "0"))
-
-
-def submission_seed(sources: list[str]) -> int:
-    """The seed of a notebook's hidden inputs: ``grading_seed()`` mixed with the student's code
+def submission_seed(sources: list[str], seed: int) -> int:
+    """The seed of a notebook's hidden inputs: the grading ``seed`` (``settings.seed``) mixed with the student's code
     (``sources``: the notebook's code cells, in any order), so that a changed submission meets new
     inputs and what one grading's messages reveal is no answer to the next; the same notebook
     always meets the same ones."""
     import hashlib
 
-    digest = hashlib.sha256(str(grading_seed()).encode())
+    digest = hashlib.sha256(str(seed).encode())
     for source in sorted(s.strip() for s in sources):
         digest.update(hashlib.sha256(source.encode("utf-8", "replace")).digest())
     return int.from_bytes(digest.digest()[:4], "big") % 2**31
@@ -99,3 +78,32 @@ def notebook_limit(solution_seconds: float | None, cap: int) -> tuple[int, str]:
         return cap, f"{cap} s"
     return limit, (f"{limit} s ({NOTEBOOK_TIME_MULTIPLE} times the solution's {solution_seconds:.1f} s on this "
                    f"machine, at least {NOTEBOOK_TIME_FLOOR} s)")
+
+
+def documented() -> list[tuple[str, object, str]]:
+    """Each limit with its value and its ``#:`` comment, in the order of this file (a limit right
+    below another shares its comment)."""
+    import ast
+    import inspect
+    import sys
+
+    module = sys.modules[__name__]
+    source = inspect.getsource(module)
+    lines = source.splitlines()
+    found, doc, last = [], "", -1
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.isupper()):
+            continue
+        comment, n = [], node.lineno - 2
+        while n >= 0 and lines[n].startswith("#:"):
+            comment.insert(0, lines[n][2:].strip())
+            n -= 1
+        if comment:
+            doc = " ".join(comment)
+        elif node.lineno - 1 != last:
+            doc = ""
+        last = node.end_lineno
+        if doc:
+            found.append((node.targets[0].id, getattr(module, node.targets[0].id), doc))
+    return found

@@ -2,7 +2,7 @@
 
 import pytest
 
-from autograde.registry import CHECKS
+from autograde.assignment.registry import CHECKS
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=[c.grade_id for c in CHECKS])

@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from autograde.assignment.registry import SOURCE  # noqa: E402
 from autograde.exercises import mnist_data  # noqa: E402
 from autograde.exercises.mnist_data import MARGIN  # noqa: E402
-from autograde.kernel_manager import KERNEL_ENV  # noqa: E402
-from autograde.registry import SOURCE  # noqa: E402
+from autograde.kernel.contract import KERNEL_ENV  # noqa: E402
 
 NOTEBOOKS = {"mlp": "02_mnist_gradient_tape", "logreg": "03_logistic_regression"}
 #: Appended to the notebook: the trained model's classes for the held-out images (read from the

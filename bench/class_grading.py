@@ -1,7 +1,7 @@
 """Seconds to grade the example class: the hidden pytest graders with 1 and 2 jobs, and nbgrader.
 
 Usage: python bench/class_grading.py [--skip-nbgrader]
-The class is autograde/examples.py's CLASS (7 students × 3 notebooks). Prints wall seconds,
+The class is autograde/demo/examples.py's CLASS (7 students × 3 notebooks). Prints wall seconds,
 seconds per submission (a student's three notebooks) and the speed-up of 2 jobs over 1.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde import course as nbg  # noqa: E402
-from autograde.examples import CLASS, class_files  # noqa: E402
+from autograde.demo.examples import CLASS, class_files  # noqa: E402
+from autograde.frontends.nbgrader import course as nbg  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
         seconds = {}
         for jobs in (1, 2):
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "autograde.classgrade", "grade", str(course / "submitted"),
+            subprocess.run([sys.executable, "-m", "autograde.classroom.classgrade", "grade", str(course / "submitted"),
                             "--out", str(Path(tmp) / f"results-{jobs}"), "--jobs", str(jobs)],
                            cwd=ROOT, check=True, capture_output=True)
             seconds[jobs] = time.perf_counter() - t

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde import course as nbg  # noqa: E402
-from autograde.classgrade import safe_name  # noqa: E402
-from autograde.sandbox import describe  # noqa: E402
+from autograde.classroom.classgrade import safe_name  # noqa: E402
+from autograde.frontends.nbgrader import course as nbg  # noqa: E402
+from autograde.kernel.sandbox import describe  # noqa: E402
 from tests.corpus import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, path_of  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def main() -> None:
         os.environ.update({"GD_MNIST_OFFLINE": "1", "GD_CANARY": str(canary), "GD_CANARY_PORT": "9",
                            "GD_CANARY_DELETE": str(doomed), "GD_CANARY_DIR": str(folder)})
         out = Path(tmp) / "out"
-        subprocess.run([sys.executable, "-m", "autograde.classgrade", "grade", str(subs), "--out", str(out),
+        subprocess.run([sys.executable, "-m", "autograde.classroom.classgrade", "grade", str(subs), "--out", str(out),
                         "--jobs", "2", "--cell-timeout", str(CELL_TIMEOUT),
                         "--notebook-timeout", str(NOTEBOOK_TIMEOUT)],
                        cwd=ROOT, check=True, capture_output=True)

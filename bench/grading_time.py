@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde import course as nbg  # noqa: E402
-from autograde.registry import NOTEBOOKS  # noqa: E402
-from autograde.resources import default_jobs  # noqa: E402
+from autograde.assignment.registry import NOTEBOOKS  # noqa: E402
+from autograde.frontends.nbgrader import course as nbg  # noqa: E402
+from autograde.kernel.resources import default_jobs  # noqa: E402
 
 #: kernels started cold, each importing TensorFlow (where the grader is root they are otherwise
-#: forked from one process per submission that imported it once: autograde/zygote.py)
+#: forked from one process per submission that imported it once: autograde/kernel/forked/zygote.py)
 COLD = {"GD_GRADING_FORK_KERNELS": "0"}
 
 

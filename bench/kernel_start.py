@@ -4,7 +4,7 @@ Usage: python bench/kernel_start.py [--runs 3]
 Prints, median over runs, the seconds of a one-cell grading session (sandboxed kernel, started
 and stopped) with an empty cell and with ``import tensorflow``, with nbclient's graceful shutdown
 and with the immediate one the graders use; then the same session served by a kernel started
-ahead (``autograde.kernel_pool``), TensorFlow already imported.
+ahead (``autograde.kernel.pool``), TensorFlow already imported.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 import nbformat  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
-from autograde import kernel_pool  # noqa: E402
-from autograde.runner import GradingClient  # noqa: E402
+from autograde.grading.runner import GradingClient  # noqa: E402
+from autograde.kernel import pool as kernel_pool  # noqa: E402
 
 
 def session(code: str, shutdown: str = "immediate", spare: bool = False) -> float:

@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde.registry import NOTEBOOKS, SOURCE  # noqa: E402
+from autograde.assignment.registry import NOTEBOOKS, SOURCE  # noqa: E402
 
 STUDENT_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg", "GD_MNIST_OFFLINE": "1"}
 

@@ -4,8 +4,8 @@ already-warm one could reach).
 
 Usage: python bench/warm_kernels.py [--runs 2] [--jobs 2]
 Grades the three solution notebooks in this process, ``--jobs`` at once, as the pytest graders do
-(``autograde.runner.grade_notebook``); "warm": each notebook takes a kernel started ahead by
-``autograde.kernel_pool`` (sandboxed and limited as any grading kernel, ``registry.warm_up()`` run)
+(``autograde.grading.runner.grade_notebook``); "warm": each notebook takes a kernel started ahead by
+``autograde.kernel.pool`` (sandboxed and limited as any grading kernel, ``registry.warm_up()`` run)
 and made ready before timing. Prints the wall time of each way, run after run.
 """
 
@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 from traitlets import default  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
-from autograde import kernel_pool, limits, runner  # noqa: E402
-from autograde.registry import NOTEBOOKS  # noqa: E402
+from autograde import limits  # noqa: E402
+from autograde.assignment.registry import NOTEBOOKS  # noqa: E402
+from autograde.grading import runner  # noqa: E402
+from autograde.kernel import pool as kernel_pool  # noqa: E402
 
 
 class WarmClient(runner.GradingClient):

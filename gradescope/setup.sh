@@ -25,9 +25,9 @@ pip check
 mkdir -p "$GD_GRADING_CACHE" "$KERAS_HOME" "$MPLCONFIGDIR"
 
 # build-time self-test: fills the reference-run cache so that grading a submission runs nothing twice
-python -m autograde.gradescope selftest
+python -m autograde.frontends.gradescope selftest
 
 # staff files readable by root only; a kernel that runs as another user can still start its launcher
 chmod -R go-rwx "$SRC" "$GD_GRADING_CACHE"
 chmod 711 /autograder "$SRC" "$SRC/autograde"
-chmod 644 "$SRC/autograde/limited_kernel.py"
+chmod 644 "$SRC/autograde/kernel/limited.py"

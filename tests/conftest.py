@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course as nbg
+from autograde.frontends.nbgrader import course as nbg
 from tests.examples import CLASS, class_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,10 +54,10 @@ def reference_runs() -> dict[str, float]:
     """The graders' reference runs of the MNIST notebooks, made once for the session (the cache
     in GD_GRADING_CACHE), before graders start in parallel: the accuracy thresholds per notebook,
     and every solution's run time (``autograde.limits.notebook_limit``)."""
+    from autograde.assignment.registry import NOTEBOOKS
     from autograde.exercises.logistic_regression import checks as lr
     from autograde.exercises.mnist_mlp import checks as mlp
-    from autograde.reference_run import solution_seconds
-    from autograde.registry import NOTEBOOKS
+    from autograde.grading.reference_run import solution_seconds
 
     thresholds = {"02_mnist_gradient_tape": mlp.threshold()[0], "03_logistic_regression": lr.threshold()[0]}
     for notebook in NOTEBOOKS:  # the notebooks' time limits (the MNIST ones were timed just now)
@@ -109,14 +109,14 @@ def run_grader(submission: Path, results: Path, *extra: str, env: dict | None = 
 
 @dataclass
 class ClassRun:
-    """One run of ``python -m autograde.classgrade grade``: its output folder and log."""
+    """One run of ``python -m autograde.classroom.classgrade grade``: its output folder and log."""
 
     returncode: int
     output: str
     out: Path
 
     def summary(self, student: str) -> dict:
-        from autograde.classgrade import safe_name
+        from autograde.classroom.classgrade import safe_name
 
         path = self.out / "students" / safe_name(student) / "summary.json"
         return json.loads(path.read_text(encoding="utf-8"))
@@ -127,7 +127,7 @@ class ClassRun:
 
 
 def run_class(submissions: Path, out: Path, *extra: str, env: dict | None = None) -> ClassRun:
-    proc = subprocess.run([sys.executable, "-m", "autograde.classgrade", "grade", str(submissions),
+    proc = subprocess.run([sys.executable, "-m", "autograde.classroom.classgrade", "grade", str(submissions),
                            "--out", str(out), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=3600,
                           env={**os.environ, **(env or {})})

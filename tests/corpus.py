@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograde.notebook import check_id, is_given_cell
+from autograde.assignment.notebook import check_id, is_given_cell
 from tests.examples import LR_FULL, LS_FULL, MLP_FULL, ROOT, build, example
 
 OUT = ROOT / "tests" / "submissions" / "corpus"
@@ -173,10 +173,10 @@ get_ipython().showsyntaxerror = lambda *args, **kwargs: None
 PATCH_LS_GRADERS = '''
 # the graders of earlier versions ran inside the kernel: try to switch them off
 try:
-    import autograde.registry
+    import autograde.assignment.registry
 
-    autograde.registry.run_check = lambda *args, **kwargs: None
-    autograde.registry.run_hidden = lambda *args, **kwargs: None
+    autograde.assignment.registry.run_check = lambda *args, **kwargs: None
+    autograde.assignment.registry.run_hidden = lambda *args, **kwargs: None
 except ImportError as exc:
     print("no graders to patch:", exc)
 '''
@@ -272,7 +272,7 @@ import importlib
 import sys
 
 # the grader's reference code and checks: importable before, and anywhere on the disk?
-for name in ("autograde.exercises.linear_system.reference", "autograde.linear_system", "autograde.registry"):
+for name in ("autograde.exercises.linear_system.reference", "autograde.linear_system", "autograde.assignment.registry"):
     try:
         importlib.import_module(name)
         print("imported", name)
@@ -297,7 +297,7 @@ import os
 import sys
 
 # put the hidden tests into the feedback: print every grader source the kernel can find
-for name in ("autograde.registry", "autograde.exercises.linear_system.checks"):
+for name in ("autograde.assignment.registry", "autograde.exercises.linear_system.checks"):
     try:
         module = __import__(name, fromlist=["x"])
         print(inspect.getsource(module))

@@ -1,10 +1,10 @@
-"""The example submissions and class, for the tests: assembled by ``autograde.examples`` from the
+"""The example submissions and class, for the tests: assembled by ``autograde.demo.examples`` from the
 exercise folders (``autograde/exercises/*/examples.py``)."""
 
 from __future__ import annotations
 
-from autograde.check import Example
-from autograde.examples import (
+from autograde.assignment.check import Example
+from autograde.demo.examples import (
     CLASS,
     EXAMPLES,
     NOTEBOOK_ORDER,

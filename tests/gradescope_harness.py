@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograde.registry import ASSIGNMENT, CHECKS, NOTEBOOKS  # noqa: E402
+from autograde.assignment.registry import ASSIGNMENT, CHECKS, NOTEBOOKS  # noqa: E402
 from tests.examples import class_files, class_points  # noqa: E402
 
 SCHEMA = ROOT / "tests" / "schemas" / "gradescope_results.schema.json"
@@ -83,7 +83,7 @@ def sample(proc: subprocess.Popen, peaks: Peaks, stop: threading.Event, every: f
             except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone between listing and reading
                 continue
             total += mem.rss / 2**20
-            if any(part.endswith("limited_kernel.py") for part in cmd) and cmd[0] != "bwrap" \
+            if any(part.endswith("limited.py") for part in cmd) and cmd[0] != "bwrap" \
                     and not cmd[0].endswith("/bwrap"):
                 k = peaks.kernels.setdefault(p.pid, [p.create_time(), 0.0, 0.0])
                 k[1], k[2] = max(k[1], mem.rss / 2**20), max(k[2], mem.vms / 2**20)

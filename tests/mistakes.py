@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from autograde.notebook import answer_sources
+from autograde.assignment.notebook import answer_sources
 from tests.examples import ROOT
 
 LS, MLP, LR = "01_linear_system", "02_mnist_gradient_tape", "03_logistic_regression"

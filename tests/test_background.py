@@ -1,4 +1,4 @@
-"""nbgrader's notebooks executed in the background (autograde/background.py): a result is handed
+"""nbgrader's notebooks executed in the background (autograde/frontends/nbgrader/background.py): a result is handed
 over only for the very notebook nbgrader passes, and runs nbgrader left are stopped."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import nbformat
 import pytest
 from nbclient.util import run_sync
 
-from autograde import background, kernel_user, limits
-from autograde.kernel_manager import copy_private
-from autograde.runner import GradingClient
+from autograde import limits
+from autograde.frontends.nbgrader import background
+from autograde.grading.runner import GradingClient
+from autograde.kernel import user as kernel_user
+from autograde.kernel.manager import copy_private
 
 
 def notebook(code: str) -> nbformat.NotebookNode:

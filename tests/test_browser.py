@@ -47,7 +47,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import course as nbg
+from autograde.frontends.nbgrader import course as nbg
 from tests import browser as lab_ui
 from tests.browser import JupyterLab
 from tests.corpus import CASES, PAYLOADS, RESULT_PAYLOAD, STREAM_PAYLOAD, UPDATE_PAYLOAD, canary, path_of

@@ -14,9 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import class_report, diagnose
-from autograde.judge import Verdict, verdict_outputs
-from autograde.registry import ASSIGNMENT, checks_of
+from autograde.assignment import diagnose
+from autograde.assignment.registry import ASSIGNMENT, checks_of
+from autograde.grading.judge import Verdict, verdict_outputs
+from autograde.reports import class_report
 
 NOTEBOOK = "01_linear_system"
 FORMULA = "=HYPERLINK(\"http://x\",\"y\") is what `gradient_step` returned"
@@ -156,7 +157,7 @@ def test_a_folder_without_results_says_how_to_fix_it(tmp_path):
 
 
 def test_text_quoted_from_a_kernel_is_counted_by_its_own_first_line_and_marked_as_the_kernels():
-    from autograde.returned import quoted
+    from autograde.assignment.returned import quoted
 
     message = quoted("=HYPERLINK(\"http://x\", \"✔ passed\")\nsecond line")
     assert class_report.first_line(message) == '(kernel) =HYPERLINK("http://x", "✔ passed")'
@@ -164,7 +165,7 @@ def test_text_quoted_from_a_kernel_is_counted_by_its_own_first_line_and_marked_a
 
 
 def test_no_separator_splits_a_cell_into_a_formula_whatever_the_spreadsheet_splits_on(tmp_path):
-    from autograde.classgrade import cell
+    from autograde.reports.grades_csv import cell
 
     rows = [[cell("(kernel) ValueError: x;=1+1\tand\t=2+2"), cell("=3+3"), 7]]
     path = tmp_path / "checks.csv"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from autograde import classgrade, resources
-from autograde.registry import CHECKS
+from autograde.assignment.registry import CHECKS
+from autograde.classroom import classgrade
+from autograde.frontends.pytest import student_run
+from autograde.kernel import resources
 from tests.conftest import run_class
 from tests.examples import example, path_of
 
@@ -84,7 +86,7 @@ def test_an_invalid_notebook_scores_zero_with_a_fix(bad_run):
 
 @pytest.mark.slow
 def test_odd_student_names_get_safe_folders_and_keep_their_name(bad_run):
-    folder = bad_run.out / "students" / classgrade.safe_name(ODD)
+    folder = bad_run.out / "students" / student_run.safe_name(ODD)
     assert (folder / "summary.json").exists() and "'" not in folder.name and " " not in folder.name
     assert bad_run.summary(ODD)["student"] == ODD
 
@@ -189,7 +191,7 @@ def test_the_classs_kernels_share_the_cores_however_many_notebooks_are_one_stude
 
     monkeypatch.delenv("GD_GRADING_KERNEL_THREADS", raising=False)
     monkeypatch.setattr(resources, "cores", lambda: 4)
-    monkeypatch.setattr(classgrade.grader_process, "run", fake_run)
+    monkeypatch.setattr(student_run.grader_process, "run", fake_run)
     # nobody is graded here: the class grader says so with its exit status
     assert classgrade.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 1
     # the last student gets both jobs for their notebooks; every kernel still gets 4 cores / 2 jobs
@@ -229,7 +231,7 @@ def test_list_of_a_class_names_its_broken_notebook_and_grades_nothing(bad_class,
 
 
 def test_a_student_folder_that_is_a_link_is_not_graded_whatever_it_names(tmp_path):
-    from autograde.registry import SOURCE
+    from autograde.assignment.registry import SOURCE
 
     (tmp_path / "a_vic" / "gd_applications").mkdir(parents=True)
     (tmp_path / "a_vic" / "gd_applications" / "01_linear_system.ipynb").write_bytes(untouched())
@@ -244,4 +246,4 @@ def test_a_student_folder_that_is_a_link_is_not_graded_whatever_it_names(tmp_pat
 
 def test_names_that_look_alike_never_share_a_results_folder():
     names = ["a_vic", "\uff41_vic", "\u00e1_vic", "a\u0301_vic", "Zoë", "Zoe\u0308"]
-    assert len({classgrade.safe_name(n) for n in names}) == len(names)
+    assert len({student_run.safe_name(n) for n in names}) == len(names)

@@ -1,5 +1,5 @@
 """``gdgrade``: its options parse, --student grades only those named, report prints the results folder;
-``autograde.nbgrader_cli`` is nbgrader's own command line."""
+``autograde.frontends.nbgrader.cli`` is nbgrader's own command line."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ try:
 except ImportError:  # Python 3.10
     from pip._vendor import tomli as tomllib
 
-from autograde import classgrade, cli
-from autograde.registry import CHECKS
+from autograde.assignment.registry import CHECKS
+from autograde.classroom import classgrade, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GDGRADE = Path(sys.executable).parent / "gdgrade"  # the console script `make setup` installs
@@ -61,7 +61,7 @@ def test_every_subcommand_parses_its_options():
 
 def test_gdgrade_is_the_projects_console_script():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-    assert scripts["gdgrade"] == "autograde.cli:main"
+    assert scripts["gdgrade"] == "autograde.classroom.cli:main"
     proc = subprocess.run([str(GDGRADE), "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "report" in proc.stdout, proc.stderr
 
@@ -160,7 +160,7 @@ def test_merge_of_a_folder_that_holds_no_results_is_an_error_naming_it(tmp_path)
 
 def test_the_module_form_still_runs_the_same_commands(tmp_path):
     subs = class_folder(tmp_path / "subs", "ann", "ben")
-    proc = subprocess.run([sys.executable, "-m", "autograde.classgrade", "list", str(subs)],
+    proc = subprocess.run([sys.executable, "-m", "autograde.classroom.classgrade", "list", str(subs)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0 and "2 students" in proc.stdout and "ann\tno notebooks" in proc.stdout, proc.stderr
 
@@ -177,10 +177,10 @@ def test_shard_base_zero_takes_kubernetes_completion_indexes():
 
 
 def test_nbgrader_cli_is_nbgrader_without_the_unused_iri_grammar():
-    """``python -m autograde.nbgrader_cli`` runs nbgrader's own application, and its process never
+    """``python -m autograde.frontends.nbgrader.cli`` runs nbgrader's own application, and its process never
     imports rfc3987_syntax (1.2 s of every nbgrader command otherwise)."""
     code = ("import runpy, sys; sys.argv = ['nbgrader', '--version']\n"
-            "try:\n    runpy.run_module('autograde.nbgrader_cli', run_name='__main__')\n"
+            "try:\n    runpy.run_module('autograde.frontends.nbgrader.cli', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
             "print('iri grammar loaded' if sys.modules.get('rfc3987_syntax') else 'no iri grammar')")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -308,7 +308,7 @@ def test_start_lines_print_when_a_students_grading_starts_not_when_it_is_queued(
 def test_a_terminal_gets_a_progress_bar_with_an_eta_and_student_names_stay_text():
     from rich.console import Console
 
-    from autograde.class_progress import ClassProgress
+    from autograde.classroom.progress import ClassProgress
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, force_interactive=True, width=120, color_system=None)
@@ -366,7 +366,7 @@ def test_the_readme_states_the_timeouts_gdgrade_grade_uses():
 def test_the_bar_is_drawn_only_on_an_interactive_terminal(monkeypatch):
     import os
 
-    from autograde.class_progress import interactive
+    from autograde.classroom.progress import interactive
 
     monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
     monkeypatch.setenv("TERM", "xterm")

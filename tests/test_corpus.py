@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course as nbg
-from autograde.sandbox import probe
+from autograde.frontends.nbgrader import course as nbg
+from autograde.kernel.sandbox import probe
 from tests.conftest import run_class
 from tests.corpus import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, build_case, path_of
 
@@ -122,7 +122,7 @@ def oversized(folder: Path) -> Path:
     import nbformat
 
     from autograde import limits
-    from autograde.registry import SOURCES
+    from autograde.assignment.registry import SOURCES
 
     nb = nbformat.read(SOURCES["01_linear_system"], as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("x" * (limits.NOTEBOOK_MAX_BYTES + 1)))
@@ -261,7 +261,7 @@ def test_nothing_a_kernel_left_behind_reaches_the_gradebook_or_the_feedback(nbgr
 
 def test_nbgrader_keeps_only_inert_output_of_the_hostile_notebook(nbgrader_corpus):
     """Graded with the whole class, the notebook that displays script in every output kind holds
-    only text and images (autograde/inert.py; the browser's view: tests/test_browser.py)."""
+    only text and images (autograde/grading/inert.py; the browser's view: tests/test_browser.py)."""
     import nbformat
 
     from tests.test_inert import active, shown

@@ -1,4 +1,4 @@
-"""Naming the cause of a wrong value (autograde/diagnose.py, gdkit/errors.py), without notebooks."""
+"""Naming the cause of a wrong value (autograde/assignment/diagnose.py, gdkit/errors.py), without notebooks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import autograde.registry  # noqa: F401 - declares every exercise's causes
-from autograde import diagnose
+import autograde.assignment.registry  # noqa: F401 - declares every exercise's causes
+from autograde.assignment import diagnose
 from gdkit import errors
 from tests.mistakes import CJK, mixed_lines
 
@@ -132,7 +132,7 @@ def _message_texts():
     """Every string literal of the messages' modules (f-strings with their values as 0), but docstrings."""
     root = Path(__file__).resolve().parents[1]
     files = [*sorted((root / "source" / "gd_applications" / "gdkit").rglob("*.py")),
-             *sorted((root / "autograde" / "exercises").rglob("*.py")), root / "autograde" / "diagnose.py"]
+             *sorted((root / "autograde" / "exercises").rglob("*.py")), root / "autograde" / "assignment" / "diagnose.py"]
     for path in files:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         skip = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}

@@ -15,7 +15,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from autograde import classgrade, cli
+from autograde.classroom import classgrade, cli
 from tests.test_install import chosen, environment, project_requirements
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course as nbg
-from autograde.registry import ASSIGNMENT
+from autograde.assignment.registry import ASSIGNMENT
+from autograde.frontends.nbgrader import course as nbg
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED_1 = ROOT / "tests" / "submissions" / "01_linear_system" / "solution.ipynb"
@@ -52,7 +52,7 @@ def as_student(home: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "GD_GRADING_"))}
     env.update(HOME=str(home), PYTHONPATH=str(ROOT),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-    proc = subprocess.run([sys.executable, "-m", "autograde.nbgrader_cli", *args], cwd=home, env=env,
+    proc = subprocess.run([sys.executable, "-m", "autograde.frontends.nbgrader.cli", *args], cwd=home, env=env,
                           capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} as {home.name} failed:\n{log}"
@@ -67,7 +67,7 @@ def round_trip(course, tmp_path_factory) -> RoundTrip:
         "submitted", "autograded", "feedback", "exchange", "__pycache__", ".ipynb_checkpoints"))
     exchange = base / "srv-exchange"
     exchange.mkdir(mode=0o1777)
-    os.environ["GD_GRADING_EXCHANGE"] = str(exchange)  # the instructor's nbgrader (autograde.course)
+    os.environ["GD_GRADING_EXCHANGE"] = str(exchange)  # the instructor's nbgrader (autograde.frontends.nbgrader.course)
     logs: dict[str, str] = {}
     homes = {}
     try:
@@ -119,7 +119,7 @@ def nbg_ids(course: Path, notebook: str) -> set[str]:
     """The grade_ids of one notebook of the release."""
     import nbformat
 
-    from autograde.notebook import check_id
+    from autograde.assignment.notebook import check_id
 
     nb = nbformat.read(course / "release" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     return {grade_id for cell in nb.cells if (grade_id := check_id(cell))}
@@ -164,7 +164,7 @@ def test_the_formgrader_finds_the_courses_exchange(round_trip, tmp_path):
 
 
 def test_a_formula_becomes_mathml_that_links_nowhere():
-    from autograde.feedback_math import render_math
+    from autograde.frontends.nbgrader.feedback_math import render_math
 
     html = render_math(r"$L = \frac{1}{N}$ and $\href{javascript:alert(1)}{x}$")
     assert html.count("<math") == 2 and "<mfrac>" in html
@@ -172,9 +172,9 @@ def test_a_formula_becomes_mathml_that_links_nowhere():
 
 
 def test_a_students_markdown_made_inert_keeps_its_formulas_as_text():
-    """Student markdown is one fenced block (autograde/inert.py): its TeX stays characters."""
-    from autograde.feedback_math import render_math
-    from autograde.inert import markdown
+    """Student markdown is one fenced block (autograde/grading/inert.py): its TeX stays characters."""
+    from autograde.frontends.nbgrader.feedback_math import render_math
+    from autograde.grading.inert import markdown
 
     for text in ["cost $5 and $x$", "a ``` b $y$ ```` c", "$$z$$\n\n`````\n\n$w$", "~~~\n$v$\n~~~ $u$"]:
         assert render_math(markdown(text)) == markdown(text), text

@@ -40,7 +40,9 @@ def test_a_renamed_notebook_is_recognised_by_its_cells(tmp_path):
 def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
     import nbformat
 
-    from autograde import limits, runner, submission
+    from autograde import limits
+    from autograde.assignment import submission
+    from autograde.grading import runner
 
     big = tmp_path / "01_linear_system.ipynb"
     big.write_bytes(path_of(EXAMPLES[0]).read_bytes())
@@ -57,7 +59,7 @@ def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path,
 
 def test_a_notebook_that_would_build_too_many_objects_is_refused_unread(tmp_path, monkeypatch):
     from autograde import limits
-    from autograde.submission import too_big
+    from autograde.assignment.submission import too_big
 
     many = tmp_path / "01_linear_system.ipynb"
     many.write_bytes(path_of(EXAMPLES[0]).read_bytes())
@@ -69,7 +71,7 @@ def test_a_notebook_that_would_build_too_many_objects_is_refused_unread(tmp_path
 def test_a_device_or_a_pipe_in_place_of_a_notebook_is_refused_unread(tmp_path):
     import os
 
-    from autograde.submission import too_big
+    from autograde.assignment.submission import too_big
 
     (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
     os.mkfifo(tmp_path / "pipe.ipynb")
@@ -101,8 +103,8 @@ def test_a_submission_that_uses_up_its_time_budget_stops_there_and_says_so(tmp_p
 
 
 def test_a_link_in_place_of_a_notebook_is_not_graded_whatever_it_names(tmp_path):
-    from autograde.registry import SOURCES
-    from autograde.submission import collect
+    from autograde.assignment.registry import SOURCES
+    from autograde.assignment.submission import collect
 
     folder, staged = tmp_path / "ada", tmp_path / "staged"
     folder.mkdir()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from autograde import classgrade, grader_process
-from autograde.cgroup import Cgroup
+from autograde.classroom import classgrade
+from autograde.frontends.pytest import grader_process
+from autograde.kernel.cgroup import Cgroup
 from tests.examples import example, path_of
 
 
@@ -96,8 +97,8 @@ def test_a_grader_ends_with_the_class_grader_that_started_it(tmp_path):
     pidfile = tmp_path / "grader.pid"
     class_grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import os, sys
-        sys.path.insert(0, {str(Path(grader_process.__file__).parent.parent)!r})
-        from autograde import grader_process
+        sys.path.insert(0, {str(Path(grader_process.__file__).parents[3])!r})
+        from autograde.frontends.pytest import grader_process
         grader_process.run([sys.executable, "-c",
                             "import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)"],
                            cwd={str(tmp_path)!r}, env=dict(os.environ), timeout=600, memory_mb=200)

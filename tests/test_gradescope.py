@@ -14,13 +14,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograde import gradescope, limits
-from autograde.registry import CHECKS, NOTEBOOKS
+from autograde import limits
+from autograde.assignment.registry import CHECKS, NOTEBOOKS
+from autograde.frontends import gradescope
+from autograde.reports import gradescope_results
 from tests import gradescope_harness
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "gradescope_results.schema.json").read_text("utf-8"))
-SECRET = "Traceback ... /autograder/source/autograde/judge.py line 12"
+SECRET = "Traceback ... /autograder/source/autograde/grading/judge.py line 12"
 
 
 def summary(passed: bool = True, error: str | None = None) -> dict:
@@ -49,12 +51,12 @@ def student_view(data: dict) -> str:
 
 @pytest.mark.parametrize("kind", ["all passed", "all failed", "grading failed"])
 def test_results_match_the_gradescope_schema(kind):
-    data = gradescope.results(summary(kind == "all passed", SECRET if kind == "grading failed" else None), 12.3)
+    data = gradescope_results.results(summary(kind == "all passed", SECRET if kind == "grading failed" else None), 12.3)
     jsonschema.validate(data, SCHEMA)
 
 
 def test_schema_refuses_unknown_visibility_status_and_misspelt_fields():
-    good = gradescope.results(summary())
+    good = gradescope_results.results(summary())
     for bad in ({**good, "visibility": "later"}, {**good, "scor": 1},
                 {**good, "tests": [{**good["tests"][0], "status": "ok"}]}):
         with pytest.raises(jsonschema.ValidationError):
@@ -64,7 +66,7 @@ def test_schema_refuses_unknown_visibility_status_and_misspelt_fields():
 def test_every_output_is_shown_as_text():
     """Gradescope shows outputs as text only: a student's HTML, Markdown or terminal escapes in a
     message stay text (invariant 7); the schema refuses a format it does not know."""
-    data = gradescope.results(summary(passed=False, error="\x1b[31m<script>x</script>\x1b[0m"))
+    data = gradescope_results.results(summary(passed=False, error="\x1b[31m<script>x</script>\x1b[0m"))
     assert (data["output_format"], data["test_output_format"], data["test_name_format"]) == ("text",) * 3
     assert {(t["output_format"], t["name_format"]) for t in data["tests"]} == {("text", "text")}
     assert "\x1b" not in json.dumps(data) and "<script>x</script>" in data["tests"][-1]["output"]
@@ -73,22 +75,22 @@ def test_every_output_is_shown_as_text():
 
 
 def test_hidden_checks_show_their_message_once_grades_are_published():
-    data = gradescope.results(summary(passed=False))
+    data = gradescope_results.results(summary(passed=False))
     tests = {t["name"].split(": ")[1]: t for t in data["tests"]}
     for c in CHECKS:
-        want = gradescope.VISIBLE if c.visible else gradescope.AFTER_PUBLISHED
+        want = gradescope_results.VISIBLE if c.visible else gradescope_results.AFTER_PUBLISHED
         assert tests[c.grade_id]["visibility"] == want
         assert f"{c.grade_id}: the likely bug" in tests[c.grade_id]["output"]
     assert data["score"] == 0 and sum(t["max_score"] for t in data["tests"]) == sum(c.points for c in CHECKS)
 
 
 def test_a_grading_failure_reaches_staff_only():
-    data = gradescope.results(summary(error=SECRET))
+    data = gradescope_results.results(summary(error=SECRET))
     assert SECRET not in student_view(data)
-    assert gradescope.GRADING_FAILED in data["output"]
-    staff = [t for t in data["tests"] if t["visibility"] == gradescope.STAFF_ONLY]
+    assert gradescope_results.GRADING_FAILED in data["output"]
+    staff = [t for t in data["tests"] if t["visibility"] == gradescope_results.STAFF_ONLY]
     assert [t["output"] for t in staff] == [SECRET] and staff[0]["max_score"] == 0
-    assert data["stdout_visibility"] == gradescope.STAFF_ONLY
+    assert data["stdout_visibility"] == gradescope_results.STAFF_ONLY
 
 
 def test_results_json_replaces_a_file_or_link_left_by_the_kernel(tmp_path):
@@ -97,7 +99,7 @@ def test_results_json_replaces_a_file_or_link_left_by_the_kernel(tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("not the grader's")
     (results / "results.json").symlink_to(outside)
-    gradescope.write_results(results, {"score": 1})
+    gradescope_results.write_results(results, {"score": 1})
     assert outside.read_text() == "not the grader's"
     assert not (results / "results.json").is_symlink()
     assert json.loads((results / "results.json").read_text()) == {"score": 1}
@@ -107,7 +109,7 @@ def test_results_folder_replaced_by_a_link_is_restored(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / "results").symlink_to(elsewhere)
-    gradescope.write_results(tmp_path / "results", {"score": 2})
+    gradescope_results.write_results(tmp_path / "results", {"score": 2})
     assert (tmp_path / "results").is_dir() and not (tmp_path / "results").is_symlink()
     assert not list(elsewhere.iterdir())
 
@@ -152,7 +154,7 @@ def test_a_container_with_too_little_memory_is_reported_to_staff(tmp_path, monke
     monkeypatch.setattr(gradescope, "container_memory_mb", lambda: 768)
     got = gradescope.grade_upload(tmp_path, (), 10, 10)
     assert "768 MiB" in got["error"] and "Fix:" in got["error"]
-    assert "768" not in student_view(gradescope.results(got))
+    assert "768" not in student_view(gradescope_results.results(got))
 
 
 def test_kernel_memory_limit_never_exceeds_the_container():
@@ -172,7 +174,7 @@ def test_bundle_holds_the_scripts_pinned_requirements_and_only_what_grading_need
                 if line and not line.startswith("#")]
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR, script
-    assert {"gradescope_env.sh", "pyproject.toml", "README.md", "autograde/gradescope.py",
+    assert {"gradescope_env.sh", "pyproject.toml", "README.md", "autograde/frontends/gradescope.py",
             "source/gd_applications/gdkit/probe.py", *(f"source/gd_applications/{s}.ipynb" for s in NOTEBOOKS)} <= names
     assert {n.split("/")[0] for n in names} == {"setup.sh", "run_autograder", "gradescope_env.sh",
                                                  "requirements-gradescope.txt", "pyproject.toml", "README.md",

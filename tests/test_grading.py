@@ -13,10 +13,10 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 
-from autograde.notebook import check_id
-from autograde.registry import ASSIGNMENT, BY_ID, NOTEBOOKS
-from autograde.resources import default_jobs
-from autograde.runner import FORKED
+from autograde.assignment.notebook import check_id
+from autograde.assignment.registry import ASSIGNMENT, BY_ID, NOTEBOOKS
+from autograde.grading.runner import FORKED
+from autograde.kernel.resources import default_jobs
 from tests.examples import CLASS, EXAMPLES, class_examples, class_files, class_points
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_class_csv_totals_match_the_gradebook(nbgrader_scores, class_graded):
 
 
 def test_both_front_ends_give_the_same_check_rows(course, nbgrader_scores, class_graded):
-    from autograde import class_report
+    from autograde.reports import class_report
 
     ours = class_report.rows(class_report.from_summaries(class_graded.out))
     theirs = class_report.rows(class_report.from_nbgrader(course))
@@ -83,10 +83,10 @@ def test_untouched_release_runs_to_the_end_without_killing_the_kernel(class_grad
 def test_nbgrader_grades_each_students_first_notebook_in_a_kernel_started_ahead_and_the_rest_meanwhile(
         nbgrader_log):
     """A student's first notebook runs in a kernel started ahead: while nbgrader starts up
-    (nbgrader_config.py) or while the student before was graded (autograde/kernel_pool.py); the
-    notebooks after it are executed in the background while it is graded (autograde/background.py).
+    (nbgrader_config.py) or while the student before was graded (autograde/kernel/pool.py); the
+    notebooks after it are executed in the background while it is graded (autograde/frontends/nbgrader/background.py).
     Where the grader is root, every kernel is forked from one process that imported TensorFlow
-    (autograde/zygote.py)."""
+    (autograde/kernel/forked/zygote.py)."""
     graded, current = {}, None
     for line in nbgrader_log.splitlines():
         autograding = re.search(r"Autograding .*/autograded/([^/]+)/[^/]+/([^/]+)\.ipynb$", line)

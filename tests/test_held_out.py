@@ -12,9 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from autograde import registry
+from autograde.assignment import registry
+from autograde.assignment.registry import ROOT
 from autograde.exercises import mnist_data
-from autograde.kernel_manager import ROOT, grading_kernel_env, hidden_paths, keras_home, python_paths
+from autograde.kernel.contract import grading_kernel_env, hidden_paths, keras_home, python_paths
 from gdkit import data as mnist
 
 SUPPORT = ROOT / "source" / "gd_applications"
@@ -179,13 +180,13 @@ def test_no_path_a_grading_kernel_is_given_leads_to_a_held_out_image(source, tmp
     from tests.test_kernel_manager import require_bubblewrap, run_cells
 
     require_bubblewrap()
-    from autograde.runner import _copy_support_files
+    from autograde.assignment.support import copy_support_files
 
     held = [d.hex() for d in digests(mnist_data.held_out()[0])]
     roots = [str(p) for p in (*registry.data_paths(), *sources_of_held_out(), mnist_data.split_folder())]
     work = tmp_path / "work"
     work.mkdir()
-    _copy_support_files(work)
+    copy_support_files(work)
     out = run_cells(work, [SCAN.format(held=json.dumps(held), roots=json.dumps(roots))], timeout=180)[0]
     seen = json.loads(out)
     hits = {path: got for path, got in seen.items() if isinstance(got, list) and got[1]}
@@ -201,7 +202,7 @@ def test_the_held_out_images_are_masked_even_inside_a_folder_the_sandbox_shows(s
     from tests.test_kernel_manager import require_bubblewrap
 
     require_bubblewrap()
-    from autograde.sandbox import Sandbox, wrap
+    from autograde.kernel.sandbox import Sandbox, wrap
 
     held = [d.hex() for d in digests(mnist_data.held_out()[0])]
     sources = [str(p) for p in sources_of_held_out()]

@@ -1,4 +1,4 @@
-"""Student output is inert in the graded notebook (autograde/inert.py), without a kernel or a browser.
+"""Student output is inert in the graded notebook (autograde/grading/inert.py), without a kernel or a browser.
 
 Every trick below is parsed after the fact with an HTML parser (``active``), as nbconvert renders
 it with its own sanitizing off (what nbgrader's formgrader does to markdown cells whatever its
@@ -16,8 +16,8 @@ import pytest
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from autograde import inert
-from autograde.judge import Verdict, verdict_outputs
+from autograde.grading import inert
+from autograde.grading.judge import Verdict, verdict_outputs
 from tests.corpus import PAYLOADS, PNG_1PX, RESULT_PAYLOAD, UPDATE_PAYLOAD
 
 MARK = "PWN"  # in every payload below: what a finding must not hold
@@ -263,7 +263,7 @@ def test_every_payload_of_the_hostile_corpus_notebook_is_inert():
 
 
 def test_csv_cells_of_the_class_reports_are_text():
-    from autograde.classgrade import cell
+    from autograde.reports.grades_csv import cell
 
     assert cell("\x1b]52;c;cm0gLXJmIH4=\x07=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     assert cell("\x1b[31mred\x1b[0m") == "red" and cell(3) == 3
@@ -325,11 +325,11 @@ def test_both_front_ends_leave_only_inert_output(front_end, monkeypatch):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(...)"),
                                          nbformat.v4.new_markdown_cell(f"<script>{JS}</script>")])
     if front_end == "nbgrader":
-        from autograde.nbgrader_execute import GradingExecute
+        from autograde.frontends.nbgrader.execute import GradingExecute
 
         nb, _ = GradingExecute().grade(nb, {})
     else:
-        from autograde.runner import GradingClient
+        from autograde.grading.runner import GradingClient
 
         nb, _ = GradingClient().preprocess(nb, {})
     assert "widgets" not in nb.metadata

@@ -33,9 +33,9 @@ except ImportError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_REQUIREMENTS = ROOT / "source" / "gd_applications" / "requirements.txt"
-INSTRUCTOR_ONLY = {"jupyter_client", "nbclient", "nbformat", "pytest", "nh3"}  # the graders' tools (nh3: autograde.inert), not the students'
-INSTRUCTOR_ONLY |= {"rich"}  # gdgrade's progress bar (autograde.class_progress)
-INSTRUCTOR_ONLY |= {"latex2mathml"}  # formulas of feedback pages (autograde.feedback_math)
+INSTRUCTOR_ONLY = {"jupyter_client", "nbclient", "nbformat", "pytest", "nh3"}  # the graders' tools (nh3: autograde.grading.inert), not the students'
+INSTRUCTOR_ONLY |= {"rich"}  # gdgrade's progress bar (autograde.classroom.progress)
+INSTRUCTOR_ONLY |= {"latex2mathml"}  # formulas of feedback pages (autograde.frontends.nbgrader.feedback_math)
 TENSORFLOWS = {"tensorflow", "tensorflow-cpu"}
 
 

@@ -1,9 +1,9 @@
-"""The isolation contract (``autograde/isolation.py``), tried from the student's side.
+"""The isolation contract (``autograde/kernel/isolation.py``), tried from the student's side.
 
 Each attack runs as a cell of a real grading kernel, started cold in a sandbox of its own and
 forked from a zygote (needs root and bubblewrap). A second set checks each wall alone, outside any
-kernel: the seccomp filter (``autograde.confine.build``) and the user namespace a root grader's
-sandbox enters (``autograde.confine``).
+kernel: the seccomp filter (``autograde.kernel.confine.build``) and the user namespace a root grader's
+sandbox enters (``autograde.kernel.confine``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import os
 
 import pytest
 
-from autograde import cgroup, confine, kernel_user, zygote
+from autograde.kernel import cgroup, confine
+from autograde.kernel import user as kernel_user
+from autograde.kernel.forked import zygote
 from tests.test_kernel_manager import require_bubblewrap
 from tests.test_zygote import run, settings
 
@@ -289,8 +291,8 @@ def _class_run(tmp, students: dict[str, str]):
     extra cell each (``students``: name -> cell), watched; (scores, the honest notebook, log, watch)."""
     import nbformat
 
-    from autograde import course as nbg
-    from autograde.registry import ASSIGNMENT
+    from autograde.assignment.registry import ASSIGNMENT
+    from autograde.frontends.nbgrader import course as nbg
     from tests.test_sandbox import ROOT
 
     course = nbg.make_course(tmp)
@@ -354,7 +356,7 @@ time.sleep(60)
 KERNEL = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "")
-from autograde.limited_kernel import die_with_grader
+from autograde.kernel.limited import die_with_grader
 die_with_grader()
 time.sleep(60)
 """
@@ -362,7 +364,7 @@ time.sleep(60)
 
 def test_a_kernel_started_without_a_sandbox_ends_with_its_grader():
     """The unsandboxed path (``setpriv`` only, or no user switch): the kernel's parent is the grader,
-    and the kernel is killed when it ends (``limited_kernel.die_with_grader``)."""
+    and the kernel is killed when it ends (``limited.die_with_grader``)."""
     import signal
     import subprocess
     import sys

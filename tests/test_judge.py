@@ -12,10 +12,10 @@ import time
 import nbformat
 import pytest
 
-from autograde.judge import Kernel, in_process_kernel, judge, verdict_outputs
-from autograde.notebook import answer_namespace
-from autograde.registry import BY_ID, CHECKS
-from autograde.returned import Value
+from autograde.assignment.notebook import answer_namespace
+from autograde.assignment.registry import BY_ID, CHECKS
+from autograde.assignment.returned import Value
+from autograde.grading.judge import Kernel, in_process_kernel, judge, verdict_outputs
 from gdkit.checks._common import CheckFailed
 from tests.examples import EXAMPLES, ROOT
 
@@ -63,7 +63,7 @@ def test_a_bug_in_a_judge_is_an_internal_error_without_a_traceback(tmp_path, cap
 def test_verdicts_become_outputs_nbgrader_scores_by_them():
     from nbgrader.utils import determine_grade
 
-    from autograde.judge import Verdict
+    from autograde.grading.judge import Verdict
 
     def score(passed):
         cell = nbformat.v4.new_code_cell("")

@@ -1,5 +1,5 @@
 """A grading kernel's client is ready once the kernel has answered kernel_info and IOPub has
-carried the end of that request (autograde/kernel_client.py); lost messages are asked again."""
+carried the end of that request (autograde/kernel/client.py); lost messages are asked again."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from queue import Empty
 
 import pytest
 
-from autograde import kernel_client
-from autograde.kernel_client import GradingKernelClient
+from autograde.kernel import client as kernel_client
+from autograde.kernel.client import GradingKernelClient
 
 
 class Channel:

@@ -13,9 +13,10 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from autograde import kernel_manager
-from autograde.kernel_manager import ROOT, GradingKernelManager
-from autograde.sandbox import probe
+from autograde.assignment.registry import ROOT
+from autograde.kernel import manager as kernel_manager
+from autograde.kernel.manager import GradingKernelManager
+from autograde.kernel.sandbox import probe
 
 LOOK = """
 import json, os, resource
@@ -96,7 +97,7 @@ def test_without_bubblewrap_and_allowed_explicitly_the_kernel_runs_under_the_mem
 PEEK = """
 import importlib, json, os, sys
 tried = {}
-for name in ("autograde.registry", "autograde.judge", "autograde.exercises.linear_system.reference",
+for name in ("autograde.assignment.registry", "autograde.grading.judge", "autograde.exercises.linear_system.reference",
              "autograde.exercises.linear_system.checks"):
     try:
         module = importlib.import_module(name)
@@ -248,12 +249,12 @@ print(json.dumps({"view": view, "train": list(digits.x_train.shape), "writable":
 
 def test_a_grading_kernel_reads_the_graders_view_of_the_digits_read_only(tmp_path):
     require_bubblewrap()
+    from autograde.assignment.support import copy_support_files
     from autograde.exercises import mnist_data
-    from autograde.runner import _copy_support_files
 
     work = tmp_path / "work"
     work.mkdir()
-    _copy_support_files(work)
+    copy_support_files(work)
     out = run_cells(work, [READ_DIGITS])[0]
     seen = json.loads(out)
     assert seen == {"view": str(mnist_data.split_folder() / "view"), "train": [3000, 28, 28], "writable": False}, out

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from autograde import limits
-from autograde.session import GradingSession
+from autograde.grading.session import GradingSession
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ import time; time.sleep(1)
 def grader_growth_mb(tmp_path, code: str) -> tuple[float, nbformat.NotebookNode]:
     """How much this process's peak memory grew while a real grading kernel ran ``code`` (after a
     first cell), MiB; and the notebook as graded."""
-    from autograde.runner import GradingClient
+    from autograde.grading.runner import GradingClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(code)])
     client = GradingClient(timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
@@ -135,7 +135,7 @@ def _sent(km, msg_type: str, content: dict, buffers=()) -> list[bytes]:
 
 
 def test_a_message_too_large_to_decode_becomes_one_line_and_its_header_is_read():
-    from autograde.kernel_manager import MESSAGE_MAX_ITEMS, bound_messages
+    from autograde.kernel.manager import MESSAGE_MAX_ITEMS, bound_messages
 
     km = _Km()
     bound_messages(km)
@@ -146,7 +146,7 @@ def test_a_message_too_large_to_decode_becomes_one_line_and_its_header_is_read()
 
 
 def test_a_replayed_message_is_dropped_not_raised():
-    from autograde.kernel_manager import bound_messages
+    from autograde.kernel.manager import bound_messages
 
     km = _Km()
     bound_messages(km)
@@ -158,7 +158,7 @@ def test_a_replayed_message_is_dropped_not_raised():
 def test_a_message_with_a_huge_header_is_dropped_and_buffers_are_never_kept():
     import zmq
 
-    from autograde.kernel_manager import MESSAGE_QUEUE, bound_messages
+    from autograde.kernel.manager import MESSAGE_QUEUE, bound_messages
 
     km = _Km()
     bound_messages(km)

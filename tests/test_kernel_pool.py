@@ -1,4 +1,4 @@
-"""Kernels started ahead (autograde.kernel_pool): used only where they match, and a notebook run in
+"""Kernels started ahead (autograde.kernel.pool): used only where they match, and a notebook run in
 one sees what a kernel started for it would have seen (its own folder, a user of its own)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import os
 import nbformat
 from traitlets.config import Config
 
-from autograde import kernel_pool
-from autograde.runner import GradingClient
+from autograde.grading.runner import GradingClient
+from autograde.kernel import pool as kernel_pool
 from tests.test_kernel_manager import require_bubblewrap
 
 LOOK = """

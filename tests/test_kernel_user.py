@@ -1,4 +1,4 @@
-"""Which user a grading kernel runs as and its task cap (autograde/kernel_user.py); no kernel started."""
+"""Which user a grading kernel runs as and its task cap (autograde/kernel/user.py); no kernel started."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from autograde import kernel_user, limits
+from autograde import limits
+from autograde.kernel import user as kernel_user
 
 
 def test_a_root_grader_gives_each_kernel_a_user_of_its_own_with_the_task_cap(monkeypatch):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from autograde import exercises
-from autograde.registry import CHECKS, NOTEBOOKS
+from autograde.assignment.registry import CHECKS, NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = sorted((ROOT / "autograde").glob("*.py"))

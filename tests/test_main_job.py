@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from autograde import course as nbg
-from autograde import main_job, sandbox
-from autograde.examples import CLASS
-from autograde.registry import ASSIGNMENT
+from autograde.assignment.registry import ASSIGNMENT
+from autograde.demo import main_job
+from autograde.demo.examples import CLASS
+from autograde.frontends.nbgrader import course as nbg
+from autograde.kernel import sandbox
 
 REFUSED = ("nbgrader autograde gd_applications --force failed in /c (exit 1):\n"
            "[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/alice\n"
            "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
-           "autograde.kernel_manager.SandboxUnavailable: refusing to grade without a sandbox: bwrap not found\n"
+           "autograde.kernel.manager.SandboxUnavailable: refusing to grade without a sandbox: bwrap not found\n"
            "[AutogradeApp | ERROR] Please see the the above traceback for details on the specific errors\n")
 
 
@@ -105,7 +106,7 @@ def test_the_example_class_is_graded_unsandboxed_only_where_no_sandbox_can_be_ha
 
 
 def test_nbgrader_grading_of_real_submissions_stays_fail_closed():
-    from autograde.kernel_manager import GradingKernelManager
+    from autograde.kernel.manager import GradingKernelManager
 
     config = (main_job.ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
     assert "allow_unsandboxed" not in config

@@ -9,10 +9,10 @@ import re
 import nbformat
 import pytest
 
-from autograde import diagnose
-from autograde.judge import in_process_kernel, judge
-from autograde.notebook import answer_namespace
-from autograde.registry import BY_ID, CHECKS
+from autograde.assignment import diagnose
+from autograde.assignment.notebook import answer_namespace
+from autograde.assignment.registry import BY_ID, CHECKS
+from autograde.grading.judge import in_process_kernel, judge
 from tests.examples import ROOT
 from tests.mistakes import MISTAKES, mixed_lines
 from tests.test_judge import SETUP, UNIT

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import course as nbg
-from autograde.notebook import nbgrader_meta
+from autograde.assignment.notebook import nbgrader_meta
+from autograde.frontends.nbgrader import course as nbg
 from tests.conftest import run_grader
 from tests.tiny_exercise import NOTEBOOK, SOURCE
 

@@ -24,7 +24,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from autograde import examples
+from autograde.demo import examples
 
 try:
     import tomllib

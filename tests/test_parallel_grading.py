@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from autograde.registry import NOTEBOOKS
+from autograde.assignment.registry import NOTEBOOKS
 from tests.conftest import run_grader
 from tests.examples import example, path_of
 

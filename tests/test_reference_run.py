@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograde import reference_run
+from autograde.assignment.returned import Value
 from autograde.exercises import mnist_data
-from autograde.returned import Value
+from autograde.grading import reference_run
 
 EXPECT = {"v0": Value((3,))}
 
@@ -93,8 +93,8 @@ def test_a_grading_session_limits_its_notebook_by_the_solutions_time(monkeypatch
     import nbformat
 
     from autograde import limits
-    from autograde.registry import CHECKS
-    from autograde.session import GradingSession
+    from autograde.assignment.registry import CHECKS
+    from autograde.grading.session import GradingSession
 
     check = next(c for c in CHECKS if c.notebook == "02_mnist_gradient_tape")
     cell = nbformat.v4.new_code_cell("")

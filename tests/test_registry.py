@@ -7,8 +7,8 @@ import re
 
 import nbformat
 
-from autograde.notebook import check_id, nbgrader_meta
-from autograde.registry import CHECKS, SOURCES
+from autograde.assignment.notebook import check_id, nbgrader_meta
+from autograde.assignment.registry import CHECKS, SOURCES
 
 
 def grade_test_cells():

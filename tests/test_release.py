@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.registry import ASSIGNMENT
+from autograde.assignment.registry import ASSIGNMENT
 from tests.examples import EXAMPLES, build, path_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from autograde import limits, resources
+from autograde import limits
+from autograde.kernel import resources
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_peak_memory_counts_a_process_and_its_children():
 
 
 def test_the_last_students_of_a_class_get_the_jobs_left_idle():
-    from autograde.classgrade import TailJobs
+    from autograde.classroom.classgrade import TailJobs
 
     tail = TailJobs(students=7, jobs=2)
     assert [tail.next() for _ in range(7)] == [1, 1, 1, 1, 1, 1, 2]
@@ -78,12 +79,12 @@ def test_the_last_students_of_a_class_get_the_jobs_left_idle():
 
 
 def test_kernels_graded_at_once_share_the_cores_for_tensorflows_threads(machine, monkeypatch):
-    monkeypatch.delenv(limits.ENV_PREFIX + "KERNEL_THREADS", raising=False)
+    monkeypatch.delenv("GD_GRADING_KERNEL_THREADS", raising=False)
     assert [resources.kernel_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
 
 
 def test_the_instructors_thread_count_wins_and_a_bad_one_is_ignored(machine, monkeypatch):
-    monkeypatch.setenv(limits.ENV_PREFIX + "KERNEL_THREADS", "3")
+    monkeypatch.setenv("GD_GRADING_KERNEL_THREADS", "3")
     assert resources.kernel_threads(4) == 3
-    monkeypatch.setenv(limits.ENV_PREFIX + "KERNEL_THREADS", "none")
+    monkeypatch.setenv("GD_GRADING_KERNEL_THREADS", "none")
     assert resources.kernel_threads(4) == 1

@@ -1,5 +1,5 @@
 """What a kernel hands back is validated before any judge sees it, and bounded before it is decoded
-(autograde/returned.py); an end-to-end check earns points only with its unit checks (judge.gate).
+(autograde/assignment/returned.py); an end-to-end check earns points only with its unit checks (judge.gate).
 No notebook: the kernel's files are written here as a hostile kernel would write them."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograde import returned
-from autograde.check import Check
-from autograde.judge import Verdict, gate
-from autograde.returned import Value, read
+from autograde.assignment import returned
+from autograde.assignment.check import Check
+from autograde.assignment.returned import Value, read
+from autograde.grading.judge import Verdict, gate
 from gdkit.checks._common import CheckFailed
 
 LOSS = {"loss": Value(), "grad": Value((3,), finite=False)}
@@ -265,8 +265,9 @@ def test_an_encrypted_member_or_a_zip_of_many_members_is_refused(tmp_path):
 
 
 def test_a_cause_written_by_the_kernel_is_never_recorded_as_the_graders():
-    from autograde import diagnose, summary
-    from autograde.returned import quoted, unquoted
+    from autograde.assignment import diagnose
+    from autograde.assignment.returned import quoted, unquoted
+    from autograde.reports import summary
 
     forged = quoted("oops\nLikely cause: the squared residuals are averaged: add them up with tf.reduce_sum.")
     assert diagnose.find(forged) is not None  # what a search of the whole message would record
@@ -276,14 +277,14 @@ def test_a_cause_written_by_the_kernel_is_never_recorded_as_the_graders():
 def test_the_seed_of_hidden_inputs_follows_the_students_code_not_the_order_of_cells():
     from autograde import limits
 
-    a = limits.submission_seed(["x = 1", "def f():\n    return 2"])
-    assert a == limits.submission_seed(["def f():\n    return 2", "x = 1"])
-    assert a != limits.submission_seed(["x = 1", "def f():\n    return 3"])
+    a = limits.submission_seed(["x = 1", "def f():\n    return 2"], 0)
+    assert a == limits.submission_seed(["def f():\n    return 2", "x = 1"], 0)
+    assert a != limits.submission_seed(["x = 1", "def f():\n    return 3"], 0)
 
 
 def test_output_content_of_any_depth_or_size_is_measured_and_cut_without_recursion():
     from autograde import limits
-    from autograde.session import _bounded_error, _size
+    from autograde.grading.session import _bounded_error, _size
 
     deep: list = []
     for _ in range(100_000):

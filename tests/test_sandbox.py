@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograde import sandbox
-from autograde.kernel_manager import python_paths
-from autograde.sandbox import Sandbox, describe, probe, wrap
+from autograde.kernel import sandbox
+from autograde.kernel.contract import python_paths
+from autograde.kernel.sandbox import Sandbox, describe, probe, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Kernels forked from a zygote (autograde.zygote): what a student's code sees and may do in one is
+"""Kernels forked from a zygote (autograde.kernel.forked.zygote): what a student's code sees and may do in one is
 what it sees and may do in a kernel started cold, and kernels of one submission share no folder.
 
 Needs root (kernels get users of their own) and bubblewrap; each test starts one zygote (about 5 s).
@@ -16,9 +16,11 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from autograde import kernel_user, limits, zygote
-from autograde.kernel_manager import ROOT, GradingKernelManager
-from autograde.registry import data_paths
+from autograde import limits
+from autograde.assignment.registry import ROOT, data_paths
+from autograde.kernel import user as kernel_user
+from autograde.kernel.forked import zygote
+from autograde.kernel.manager import GradingKernelManager
 from tests.test_kernel_manager import require_bubblewrap
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="kernels are forked only for a root grader")

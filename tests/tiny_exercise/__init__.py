@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograde.check import Check
-from autograde.returned import Value
+from autograde.assignment.check import Check
+from autograde.assignment.returned import Value
 from gdkit.checks._common import CheckFailed
 
 NOTEBOOK = "99_double"

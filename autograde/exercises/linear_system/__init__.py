@@ -1,6 +1,6 @@
 """Exercise 1: a linear system solved by gradient descent (notebook 01_linear_system)."""
 
-from autograde.check import Check
+from autograde.assignment.check import Check
 from autograde.exercises.linear_system import checks
 
 NOTEBOOK = "01_linear_system"

@@ -18,12 +18,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from autograde.assignment.notebook import answer_namespace
+from autograde.assignment.probe import in_process_kernel
+from autograde.assignment.registry import SOURCES
+from autograde.assignment.returned import Value
 from autograde.exercises.linear_system import checks
 from autograde.exercises.linear_system import reference as ref
-from autograde.judge import in_process_kernel
-from autograde.notebook import answer_namespace
-from autograde.registry import SOURCES
-from autograde.returned import Value
 from gdkit.tolerance import rel_error
 
 NOTEBOOK = "01_linear_system"

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from autograde import diagnose
+from autograde.assignment import diagnose
+from autograde.assignment.returned import Value
 from autograde.exercises.linear_system import mistakes
 from autograde.exercises.linear_system import reference as ref
-from autograde.returned import Value
 from gdkit.checks import linear_system as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error

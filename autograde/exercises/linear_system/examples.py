@@ -6,7 +6,7 @@ before grading it. ``CLASS`` is this exercise's part of the example class: the e
 student of the class submitted.
 """
 
-from autograde.check import Example
+from autograde.assignment.check import Example
 
 NOTEBOOK = "01_linear_system"
 FULL = {"linear_system_loss_value": 2, "gradient_step_matches_reference": 2,

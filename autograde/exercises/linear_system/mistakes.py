@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.diagnose import Cause
+from autograde.assignment.diagnose import Cause
 
 MEAN_NOT_SUM = Cause("mean_instead_of_sum", "算成了殘差平方的平均:請用 tf.reduce_sum 加總。",
                      "the squared residuals are averaged: add them up with tf.reduce_sum.")

@@ -1,10 +1,10 @@
 """Exercise 3: logistic regression on MNIST by SGD (notebook 03_logistic_regression)."""
 
-from autograde.check import Check
+from autograde.assignment.check import Check
 from autograde.exercises import mnist_data
 from autograde.exercises.logistic_regression import checks
 
-NOTEBOOK = "03_logistic_regression"
+NOTEBOOK = checks.NOTEBOOK
 
 CHECKS = (
     Check("logits_and_loss_value", NOTEBOOK, 2,

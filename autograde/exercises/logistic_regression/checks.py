@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from autograde import diagnose
+from autograde.assignment import diagnose
+from autograde.assignment.returned import Value
 from autograde.exercises import mnist_data
 from autograde.exercises.logistic_regression import mistakes
 from autograde.exercises.logistic_regression import reference as ref
-from autograde.returned import Value
 from gdkit.checks import logistic_regression as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error
@@ -18,6 +18,9 @@ from gdkit.tolerance import rel_error
 PROBES = "gdkit.checks.logistic_regression"
 #: Steps averaged at each end of the recorded training losses ("smoothed windows").
 WINDOW = 100
+
+#: The notebook these checks grade.
+NOTEBOOK = "03_logistic_regression"
 
 
 def _failed(zh: str, en: str, cause: diagnose.Cause | None, hint: str) -> CheckFailed:
@@ -263,8 +266,6 @@ def _last_batch_accuracy(kernel, W, b) -> float:
 
 def threshold() -> tuple[float, str]:
     """The minimum test accuracy, relative to the grader's own run of the source notebook."""
-    from autograde.exercises.logistic_regression import NOTEBOOK
-
     return mnist_data.threshold(NOTEBOOK, "gdkit.probe:values", ("W", "b"),
                                 {f"v{i}": v for i, v in enumerate(PARAMS.values())}, lambda values: _held_out_accuracy_of(
         np.asarray(values["v0"], np.float32), np.asarray(values["v1"], np.float32)))

@@ -6,7 +6,7 @@ before grading it. ``CLASS`` is this exercise's part of the example class: the e
 student of the class submitted.
 """
 
-from autograde.check import Example
+from autograde.assignment.check import Example
 
 NOTEBOOK = "03_logistic_regression"
 FULL = {"logits_and_loss_value": 2, "accuracy_value": 1, "sgd_step_matches_reference": 2,

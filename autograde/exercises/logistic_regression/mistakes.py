@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.diagnose import Cause
+from autograde.assignment.diagnose import Cause
 from autograde.exercises.logistic_regression import reference as ref
 
 MISSING_BIAS = Cause("missing_bias", "logits 少了偏差 b:應為 x·W + b。", "the bias is missing: logits are x·W + b.")

@@ -1,10 +1,10 @@
 """Exercise 2: MNIST with a GradientTape training loop (notebook 02_mnist_gradient_tape)."""
 
-from autograde.check import Check
+from autograde.assignment.check import Check
 from autograde.exercises import mnist_data
 from autograde.exercises.mnist_mlp import checks
 
-NOTEBOOK = "02_mnist_gradient_tape"
+NOTEBOOK = checks.NOTEBOOK
 
 CHECKS = (
     Check("mnist_loss_value", NOTEBOOK, 2,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde import diagnose
+from autograde.assignment import diagnose
+from autograde.assignment.returned import Value
 from autograde.exercises import mnist_data
 from autograde.exercises.mnist_mlp import mistakes
 from autograde.exercises.mnist_mlp import reference as ref
-from autograde.returned import Value
 from gdkit.checks import mnist_mlp as visible
 from gdkit.checks._common import CheckFailed, say
 from gdkit.tolerance import rel_error
@@ -20,6 +20,9 @@ KEEP_THE_MODEL = say("請保留給定的 build_model()。", "Keep build_model() 
 #: Steps, learning rate and tolerance of the exact step check: the largest error of the weights
 #: after the steps, relative to the largest move the grader's own steps make (float32 vs float64).
 STEPS, STEP_LR, STEP_TOL = 3, 0.5, 1e-3
+
+#: The notebook these checks grade.
+NOTEBOOK = "02_mnist_gradient_tape"
 
 
 def _rng(seed: int, offset: int) -> np.random.Generator:
@@ -165,8 +168,6 @@ def mlp_accuracy(kernel, seed: int) -> None:
 
 def threshold() -> tuple[float, str]:
     """The minimum test accuracy, relative to the grader's own run of the source notebook."""
-    from autograde.exercises.mnist_mlp import NOTEBOOK
-
     return mnist_data.threshold(NOTEBOOK, "gdkit.probe:weights", ("model",), MLP_WEIGHTS, _accuracy)
 
 

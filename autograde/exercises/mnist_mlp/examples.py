@@ -6,7 +6,7 @@ before grading it. ``CLASS`` is this exercise's part of the example class: the e
 student of the class submitted.
 """
 
-from autograde.check import Example
+from autograde.assignment.check import Example
 
 NOTEBOOK = "02_mnist_gradient_tape"
 FULL = {"mnist_loss_value": 2, "train_step_lowers_loss": 2, "train_step_training_mode": 1,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograde.diagnose import Cause
+from autograde.assignment.diagnose import Cause
 from autograde.exercises.mnist_mlp import reference as ref
 
 SUM_NOT_MEAN = Cause("sum_instead_of_mean", "對整批取了總和,應取平均(tf.reduce_mean)。",
