@@ -29,5 +29,5 @@ python -m autograde.frontends.gradescope selftest
 
 # staff files readable by root only; a kernel that runs as another user can still start its launcher
 chmod -R go-rwx "$SRC" "$GD_GRADING_CACHE"
-chmod 711 /autograder "$SRC" "$SRC/autograde"
+chmod 711 /autograder "$SRC" "$SRC/autograde" "$SRC/autograde/kernel"
 chmod 644 "$SRC/autograde/kernel/limited.py"
