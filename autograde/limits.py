@@ -48,7 +48,7 @@ WORK_MAX_BYTES = 200 * 2**20
 CELL_OUTPUT_BYTES = 200_000
 NOTEBOOK_OUTPUT_BYTES = 2_000_000
 #: Largest submitted notebook read, bytes (a solution with its plots is about 0.3 MB): a bigger one
-#: is refused before it is parsed (``autograde.assignment.submission.too_big``).
+#: is refused before it is parsed (``autograde.assignment.submission.why_not_read``).
 NOTEBOOK_MAX_BYTES = 16 * 2**20
 #: Most JSON objects and lists (``{`` and ``[``) a submitted notebook may hold, so that parsing it
 #: builds a bounded number of objects (a solution holds about 130; a notebook of 360,000 empty

@@ -59,24 +59,24 @@ def test_a_notebook_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path,
 
 def test_a_notebook_that_would_build_too_many_objects_is_refused_unread(tmp_path, monkeypatch):
     from autograde import limits
-    from autograde.assignment.submission import too_big
+    from autograde.assignment.submission import why_not_read
 
     many = tmp_path / "01_linear_system.ipynb"
     many.write_bytes(path_of(EXAMPLES[0]).read_bytes())
-    assert too_big(many) is None
+    assert why_not_read(many) is None
     monkeypatch.setattr(limits, "NOTEBOOK_MAX_ITEMS", 50)
-    assert "JSON objects and lists, over the 50 a notebook may hold" in too_big(many)
+    assert "JSON objects and lists, over the 50 a notebook may hold" in why_not_read(many)
 
 
 def test_a_device_or_a_pipe_in_place_of_a_notebook_is_refused_unread(tmp_path):
     import os
 
-    from autograde.assignment.submission import too_big
+    from autograde.assignment.submission import why_not_read
 
     (tmp_path / "zero.ipynb").symlink_to("/dev/zero")
     os.mkfifo(tmp_path / "pipe.ipynb")
     for name in ("zero.ipynb", "pipe.ipynb"):
-        assert "not a regular file" in too_big(tmp_path / name), name
+        assert "not a regular file" in why_not_read(tmp_path / name), name
 
 
 def test_a_submission_that_uses_up_its_time_budget_stops_there_and_says_so(tmp_path):

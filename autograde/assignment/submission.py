@@ -32,7 +32,7 @@ def refused(key: tuple[str, str, str]) -> str | None:
     return _refused.get(key)
 
 
-def too_big(path: Path | int, name: str | None = None) -> str | None:
+def why_not_read(path: Path | int, name: str | None = None) -> str | None:
     """Why the notebook at ``path`` (or the file open as descriptor ``path``, called ``name``) is not
     read: not a regular file, over ``limits.NOTEBOOK_MAX_BYTES``, or holding more than
     ``limits.NOTEBOOK_MAX_ITEMS`` JSON objects and lists (what parsing it would build); or None."""
@@ -97,7 +97,7 @@ def identify(path: Path) -> tuple[str | None, str | None]:
     an unreadable one by its name only (the runner then reports why it cannot be read).
     """
     try:
-        if too_big(path):
+        if why_not_read(path):
             raise ValueError("too big")
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, never raised

@@ -40,7 +40,7 @@ import nbformat
 
 from autograde import limits, settings
 from autograde.assignment.registry import ASSIGNMENT
-from autograde.assignment.submission import collect, too_big
+from autograde.assignment.submission import collect, why_not_read
 from autograde.classroom.arguments import (
     LAYOUTS,
     Parser,
@@ -255,7 +255,7 @@ def merge(args) -> int:
 
 def unreadable(path: Path) -> str | None:
     """Why grading cannot read the notebook at ``path`` (truncated, not JSON, not a notebook), or None."""
-    if (why := too_big(path)) is not None:  # read once: it scans the file
+    if (why := why_not_read(path)) is not None:  # read once: it scans the file
         return why.split(": ", 1)[1]
     try:
         text = path.read_bytes().decode("utf-8")

@@ -23,7 +23,7 @@ from autograde import limits
 from autograde.assignment.check import Check
 from autograde.assignment.notebook import cell_key, check_id, is_given_cell, nbgrader_meta, restore_at
 from autograde.assignment.registry import BY_ID, SOURCES, checks_of
-from autograde.assignment.submission import too_big
+from autograde.assignment.submission import why_not_read
 from autograde.assignment.support import copy_support_files
 from autograde.grading.budget import Budget
 from autograde.grading.session import GradingSession
@@ -114,7 +114,7 @@ def _copy(cell) -> nbformat.NotebookNode:
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    if (why := too_big(path)) is not None:  # read once: it scans the file
+    if (why := why_not_read(path)) is not None:  # read once: it scans the file
         return None, why
     try:
         return nbformat.read(path, as_version=4), None

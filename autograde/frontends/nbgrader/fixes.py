@@ -38,7 +38,7 @@ class BoundedExporter(NotebookExporter):
         meta = (resources or {}).get("nbgrader") or {}
         key = (meta.get("student"), meta.get("assignment"), meta.get("notebook"))
         name = getattr(file_stream, "name", None)
-        why = submission.too_big(file_stream.fileno(), name)
+        why = submission.why_not_read(file_stream.fileno(), name)
         if "student" in meta and (why is not None or not self._autograded_copy(name, key)):
             submission.refuse(key, why)  # a refusal holds; only the submitted file itself clears one
         if why is None:
