@@ -1,9 +1,19 @@
 """Hidden graders of the gradient-descent assignment (instructor side, never released).
 
-``registry`` lists every check with its points; ``judge`` decides each check outside the
-student's kernel; ``runner`` executes a submission; the pytest front end lives in
-``conftest.py`` and ``test_checks.py``, nbgrader's in ``nbgrader_execute.py``.
+Layers, lowest first; each imports only those below it (``tests/test_architecture.py``):
+
+- ``settings``, ``limits``: the engine's settings (one object) and the grading contract's limits;
+- ``kernel/``: where a student's code runs, and what it may see (sandbox, user, limits, forked kernels);
+- ``assignment/`` and ``exercises/``: the checks, one folder per exercise, and how a check probes a kernel;
+- ``grading/``: running a notebook and judging each check outside the kernel;
+- ``reports/``: summaries, Gradescope's results, the class's CSVs;
+- ``frontends/``: pytest (``conftest.py``, ``test_checks.py``), nbgrader and Gradescope, one judge for all;
+- ``classroom/``: grading a whole class (``gdgrade``);
+- ``demo/``: the example class and ``make main``.
+
+docs/design/architecture.md says more.
 """
+
 
 import sys
 

@@ -116,3 +116,8 @@ def test_the_kernel_layer_imports_no_exercise(graph):
     assert kernel
     for module in kernel:
         assert not {d for d in graph[module] if layer_of(d) == "assignment"}, module
+
+
+def test_every_folder_of_the_graders_is_a_package_a_wheel_carries():
+    folders = {p.parent for p in PACKAGE.rglob("*.py") if "course" not in p.relative_to(PACKAGE).parts[:1]}
+    assert not sorted(str(f) for f in folders if not (f / "__init__.py").is_file())
