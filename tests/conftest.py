@@ -116,7 +116,7 @@ class ClassRun:
     out: Path
 
     def summary(self, student: str) -> dict:
-        from autograde.classroom.classgrade import safe_name
+        from autograde.frontends.pytest.student_run import safe_name
 
         path = self.out / "students" / safe_name(student) / "summary.json"
         return json.loads(path.read_text(encoding="utf-8"))
