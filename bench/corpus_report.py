@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde.frontends.pytest.student_run import safe_name  # noqa: E402
 from autograde.frontends.nbgrader import course as nbg  # noqa: E402
+from autograde.frontends.pytest.student_run import safe_name  # noqa: E402
 from autograde.kernel.sandbox import describe  # noqa: E402
 from tests.corpus import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, path_of  # noqa: E402
 
