@@ -42,16 +42,16 @@ examples: setup    ## rewrite tests/submissions/ from the release, the exercises
 	$(PY) -m autograde.demo.examples
 	$(PY) -m tests.corpus
 
-bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus
-	$(PY) bench/grading_time.py
-	$(PY) bench/kernel_start.py
-	$(PY) bench/warm_kernels.py
-	$(PY) bench/notebook_times.py
-	$(PY) bench/class_grading.py
-	$(PY) bench/lesson_linear_system.py
-	$(PY) bench/lesson_mnist.py
-	$(PY) bench/calibrate_linear_system.py
-	$(PY) bench/corpus_report.py
+bench: setup       ## grading times, notebook times, the lesson's original loops, calibration, corpus; each writes its section of docs/design/performance.md
+	$(PY) bench/grading_time.py --doc
+	$(PY) bench/kernel_start.py --doc
+	$(PY) bench/warm_kernels.py --doc
+	$(PY) bench/notebook_times.py --doc
+	$(PY) bench/class_grading.py --doc
+	$(PY) bench/lesson_linear_system.py --doc
+	$(PY) bench/lesson_mnist.py --doc
+	$(PY) bench/calibrate_linear_system.py --doc
+	$(PY) bench/corpus_report.py --doc
 
 docker-constraints: setup  ## pin the grading image (docker/Dockerfile) to the packages installed in .venv
 	{ echo "# The tested set of dependencies (Linux x86_64, Python 3.11), pinned for the grading image."; \

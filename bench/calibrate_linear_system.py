@@ -6,4 +6,6 @@ Usage: python bench/calibrate_linear_system.py [--seeds 20]
 from autograde.exercises.linear_system.calibration import main
 
 if __name__ == "__main__":
-    main()
+    import published  # bench/published.py, beside this script
+
+    published.run(main, __file__)

@@ -102,4 +102,6 @@ def main() -> None:
             encoding="utf-8")
 
 if __name__ == "__main__":
-    main()
+    import published  # bench/published.py, beside this script
+
+    published.run(main, __file__)

@@ -83,4 +83,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import published  # bench/published.py, beside this script
+
+    published.run(main, __file__)
