@@ -3,7 +3,7 @@ clause from the student's side.
 
 Where the grader is root and bubblewrap works (the pytest graders, the class grader and
 ``nbgrader autograde`` alike), whatever a submission's code does, ``CONTRACT`` lists each clause with the code that keeps it. What is not kept yet is said in
-``NOT_YET`` (and in the isolation report's memory line, ``kernel_manager.memory_line``).
+``NOT_YET`` (and in the isolation report's memory line, ``kernel.manager.memory_line``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,6 @@ NOT_YET = (
     "and in-memory folders: each process's address space, the task cap and each folder's size bound it",
     "forked kernels of one submission share its zygote's pid and network namespaces",
     "nbgrader grades a class in one process: its memory is bounded by what it reads from a kernel "
-    "(autograde/assignment/returned.py, kernel_manager.bound_messages, the output and notebook size limits), "
+    "(autograde/assignment/returned.py, kernel.manager.bound_messages, the output and notebook size limits), "
     "with no ceiling per submission",
 )

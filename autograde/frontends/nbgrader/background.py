@@ -9,7 +9,7 @@ executed notebook only if the notebook nbgrader passes is, byte for byte, the on
 executed; otherwise, or when the early run failed, nbgrader's step executes it then, as usual.
 
 Which way a notebook ran cannot change its grade: the kernel works on a private copy of its
-folder, and that copy never holds notebooks (``kernel_manager.copy_private``), the only files
+folder, and that copy never holds notebooks (``kernel.manager.copy_private``), the only files
 nbgrader writes there while it grades. Runs of a submission nbgrader left (it moves on after an
 error) are stopped when another submission begins (``drop_all_but``), and at exit.
 """
