@@ -1,6 +1,6 @@
 """Hidden graders of the gradient-descent assignment (instructor side, never released).
 
-Layers, lowest first; each imports only those below it (``tests/test_architecture.py``):
+Layers, lowest first; each imports only those below it (``tests/project/test_architecture.py``):
 
 - ``settings``, ``limits``: the engine's settings (one object) and the grading contract's limits;
 - ``kernel/``: where a student's code runs, and what it may see (sandbox, user, limits, forked kernels);

@@ -80,7 +80,7 @@ def main() -> None:
             "Written by `python bench/corpus_report.py --write docs/robustness.md`: both front ends\n"
             f"(hidden pytest graders with 2 jobs, and nbgrader autograde), {CELL_TIMEOUT} s per cell,\n"
             f"{NOTEBOOK_TIMEOUT} s per notebook; seconds are the pytest graders'. The expected points and report line of each\n"
-            "case are in `tests/corpus.py` and checked by `tests/test_corpus.py`.\n\n" + table + "\n" + footer + "\n",
+            "case are in `tests/corpus.py` and checked by `tests/project/test_corpus.py`.\n\n" + table + "\n" + footer + "\n",
             encoding="utf-8")
 
 

@@ -1,4 +1,6 @@
-"""Shared, session-wide fixtures: every notebook is executed once per test session.
+"""Shared, session-wide fixtures: every notebook is executed once per test session; they serve
+every folder of tests/ (kernel/, assignment/, grading/, reports/, frontends/, classroom/, demo/,
+project/), which keep no conftest of their own. What a marked test needs: tests/requirements.py.
 
 ``nbgrader_scores`` autogrades all example submissions in one nbgrader course;
 ``graded_by_pytest`` grades each of them once with the hidden pytest graders.
@@ -24,6 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+@pytest.hookimpl  # after the skipif marks (tryfirst), before the test's fixtures are set up
+def pytest_runtest_setup(item):
+    """Skip, or fail, a test for what its markers (sandbox, root, registry, ...) say it needs and
+    this machine lacks: tests/requirements.py, the one place that decides."""
+    from tests import requirements
+
+    requirements.check(item)
 
 
 @pytest.fixture(scope="session", autouse=True)

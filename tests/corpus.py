@@ -567,7 +567,7 @@ def accuracy(y_true, z):
 
 
 # Student output that would run in a viewer: each payload calls canary(<its name>), which records
-# in every way a page can tell (tests/test_browser.py looks for each).
+# in every way a page can tell (tests/frontends/test_browser.py looks for each).
 def canary(name: str) -> str:
     """JavaScript (no spaces, quotes but single ones, no ``<``, ``>`` or ``&``: it fits any
     attribute) that marks ``name`` in ``window.top.__pwned`` and the title, requests
@@ -837,7 +837,7 @@ def system_loss(A, b, v):
           "loss_decreases": "follows from `logits_and_loss_value`",
           "test_accuracy_reported": "follows from `logits_and_loss_value`",
           "logreg_test_accuracy": "follows from `logits_and_loss_value`"}),
-    # output never changes points: this one only must show nothing that runs (tests/test_browser.py)
+    # output never changes points: this one only must show nothing that runs (tests/frontends/test_browser.py)
     Case("displays_script_in_every_output_kind", (LS, "solution"), _hostile_output, LS_FULL),
 )
 

@@ -3,7 +3,7 @@
 Each case changes one or two answer cells of a solution notebook (a text replaced in the
 solution's cell, by grade_id) and states, before grading, the *unit* checks it must lose and a
 phrase the first message of each must contain (the cause named). Every other unit check keeps
-its points: a mistake is charged once, to the function at fault. ``tests/test_mistakes.py``
+its points: a mistake is charged once, to the function at fault. ``tests/assignment/test_mistakes.py``
 judges each case's functions in this process (no notebook); a few are also graded as whole
 notebooks by both front ends in ``tests/corpus.py``, end-to-end checks included.
 """

@@ -28,7 +28,7 @@ STUDENT = (
     (data.ENV_CACHE, "Folder of the cached embedded split (default `~/.cache/gd-applications/`)."),
     (data.ENV_VIEW, "Set by the grader only: the folder of the images a grading kernel may read."),
 )
-#: The test suite's own variables (tests/support.py).
+#: The test suite's own variables (tests/requirements.py).
 TESTS = (
     ("GD_REQUIRE_SANDBOX", "1: a test that needs bubblewrap fails instead of skipping (CI sets it)."),
     ("GD_REQUIRE_REGISTRY", "1: a test that needs the package registry fails instead of skipping (CI sets it)."),

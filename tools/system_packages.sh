@@ -3,7 +3,7 @@
 # password), else one line naming the command to run. Used by `make main`, `make test` and .ci/run.
 #
 #   sh tools/system_packages.sh main   # python3-venv (a fresh venv), bubblewrap, libseccomp2 (the sandbox)
-#   sh tools/system_packages.sh test   # the same, chromium and fonts-wqy-zenhei (tests/test_browser.py)
+#   sh tools/system_packages.sh test   # the same, chromium and fonts-wqy-zenhei (tests/frontends/test_browser.py)
 #
 # Exit 0 when everything is there (or was installed), 1 with one line on stderr otherwise. On a
 # system without apt-get the line names the packages; on macOS `main` goes on (no sandbox can be

@@ -2,7 +2,7 @@
 
 This is the one source of truth for grade_ids, points and judges: both front ends look a
 test cell's grade_id up here and call the same ``judge`` (``autograde.grading.judge``).
-``tests/test_registry.py`` proves the notebooks' test cells match this table.
+``tests/assignment/test_registry.py`` proves the notebooks' test cells match this table.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The isolation contract of grading kernels, in one place; ``tests/test_isolation.py`` tries each
+"""The isolation contract of grading kernels, in one place; ``tests/kernel/test_isolation.py`` tries each
 clause from the student's side.
 
 Where the grader is root and bubblewrap works (the pytest graders, the class grader and

@@ -3,7 +3,7 @@ against the installed versions when the kernel layer is imported.
 
 The graders override or call these names (each entry says where and why). They are not public
 API: a release may rename them. ``pyproject.toml`` bounds both packages below their next major
-version; ``check()`` refuses a version outside the tested range, and ``tests/test_settings.py``
+version; ``check()`` refuses a version outside the tested range, and ``tests/project/test_settings.py``
 proves that every listed name still exists on the installed classes.
 """
 

@@ -21,7 +21,7 @@ from gdkit.tolerance import rel_error
 PROBES = "gdkit.checks.linear_system"
 #: Relative error (floor 1) allowed between a converged solution and the exact one. The
 #: reference stops with errors up to 2.7e-3 on the lesson's systems (Adam 0.1, |Δloss| < 1e-8);
-#: tests/test_calibration.py keeps the figures over 20 seeds.
+#: tests/assignment/test_calibration.py keeps the figures over 20 seeds.
 SOLUTION_TOL = 2e-2
 #: Relative error allowed between the student's steps and the reference steps (float32 vs float64).
 STEP_TOL = 1e-4

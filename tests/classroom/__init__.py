@@ -1,0 +1,1 @@
+"""Tests of the classroom layer (autograde/classroom/): class grading and gdgrade."""

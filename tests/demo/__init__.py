@@ -1,0 +1,1 @@
+"""Tests of the demo layer (autograde/demo/): the main job."""

@@ -1,0 +1,1 @@
+"""Tests of the front ends (autograde/frontends/): nbgrader, Gradescope, the pytest graders' process, JupyterLab."""

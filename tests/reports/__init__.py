@@ -1,0 +1,1 @@
+"""Tests of the reports layer (autograde/reports/): the class report."""
