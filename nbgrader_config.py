@@ -20,7 +20,7 @@ from autograde import settings  # noqa: E402 - after the course folder is import
 settings.configure(course=Path(HERE))
 
 # nbgrader's exchange (release_assignment, fetch_assignment, submit, collect, release_feedback,
-# fetch_feedback: README, "Exchange round trip"): a folder the instructor and every student account
+# fetch_feedback: docs/instructors/nbgrader.md): a folder the instructor and every student account
 # can write to. GD_GRADING_EXCHANGE names it (a class: a shared one such as /srv/nbgrader/exchange,
 # made once with `mkdir -p -m 1777`); by default `exchange/` in this course folder, for one account.
 # It is created here if it can be, so that the formgrader finds it.

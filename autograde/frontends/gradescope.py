@@ -21,7 +21,7 @@ from autograde import limits, settings
 from autograde.kernel.resources import default_jobs
 from autograde.reports.gradescope_results import results, write_results
 
-#: Memory a Gradescope container needs to grade (MiB). Measured (README, "Grading on Gradescope"):
+#: Memory a Gradescope container needs to grade (MiB). Measured (docs/instructors/gradescope.md):
 #: the grader and a kernel peak at 1.3 GB resident, but a kernel maps up to 2.5 GB of address
 #: space (TensorFlow), and its address-space limit is at most the container's memory.
 MIN_CONTAINER_MB = 3072

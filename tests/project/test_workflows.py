@@ -91,8 +91,8 @@ def test_grades_reach_the_summary_page_and_per_student_artifacts_only_as_asked()
                                       else "${{ !inputs.upload_per_student }}"), step
             assert whole or "students" not in step["with"]["path"]
     assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in merge)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("#### Grading on a CI matrix"):]
-    section = section[:section.index("\n####", 5)]
+    page = (ROOT / "docs" / "instructors" / "grading-a-class.md").read_text(encoding="utf-8")
+    section = page[page.index("## Grading on a CI matrix"):]
+    section = section[:section.index("\n## ", 5)]
     assert "public" in section and "publish_summary" in section and "upload_per_student" in section, (
-        "README's CI section must warn where grades are published and name the two inputs")
+        "the instructors' CI section must warn where grades are published and name the two inputs")
