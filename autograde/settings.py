@@ -2,9 +2,9 @@
 variable (``SETTINGS``). ``docs/configuration.md`` is generated from them (``python
 tools/configuration_reference.py``).
 
-A process's settings are one ``GradingSettings`` object: read from the environment (the outside
-interface, ``GD_GRADING_*``) unless a front end configured one (``configure``); ``current()``
-returns it. A front end that starts another grading process hands it ``to_env()``, never a
+A process's settings are one ``GradingSettings`` object, ``current()``: the environment's (the
+outside interface, ``GD_GRADING_*``), with what the front end set in their place (``configure``: a
+command-line option, the course folder of ``nbgrader_config.py``). A front end that starts another grading process hands it ``to_env()``, never a
 variable of its own. What the course asks of a kernel (``CourseView``: data it reads, data it must
 not, environment, warm-up imports) is part of the object: the assignment's registry provides it
 (``provide_course``), so that the kernel layer reads it without importing any exercise.
@@ -170,31 +170,34 @@ class GradingSettings:
         return self.cache or Path.home() / ".cache" / "gd-applications"
 
 
-_configured: GradingSettings | None = None
+_overrides: dict[str, object] = {}
 _provider: Callable[[], CourseView] | None = None
 
 
 def current() -> GradingSettings:
-    """This process's settings: the configured ones, else those of the environment as it is now."""
-    return _configured if _configured is not None else GradingSettings.from_env()
+    """This process's settings: the environment's as it is now, with what a front end set
+    (``configure``) in their place."""
+    return GradingSettings.from_env().replace(**_overrides)
 
 
-def configure(settings: GradingSettings | None = None, **changes) -> GradingSettings:
-    """Make ``settings`` (default: the current ones), with ``changes``, this process's settings."""
-    global _configured
-    _configured = (settings or current()).replace(**changes)
-    return _configured
+def configure(**changes) -> GradingSettings:
+    """Set ``changes`` (fields of ``GradingSettings``) for the rest of this process; returns the result."""
+    unknown = set(changes) - {f.name for f in dataclasses.fields(GradingSettings)}
+    if unknown:
+        raise TypeError(f"not a grading setting: {', '.join(sorted(unknown))}")
+    _overrides.update(changes)
+    return current()
 
 
 @contextlib.contextmanager
 def use(**changes) -> Iterator[GradingSettings]:
     """The current settings with ``changes``, for the time of a ``with`` block."""
-    global _configured
-    before = _configured
+    before = dict(_overrides)
     try:
         yield configure(**changes)
     finally:
-        _configured = before
+        _overrides.clear()
+        _overrides.update(before)
 
 
 def provide_course(provider: Callable[[], CourseView]) -> None:

@@ -117,3 +117,14 @@ def test_the_private_names_the_graders_use_are_all_listed():
                 used.add(node.attr)
     used.add("_close_control_socket")
     assert used <= listed, sorted(used - listed)
+
+
+def test_a_front_ends_setting_leaves_the_others_to_the_environment(monkeypatch):
+    monkeypatch.delenv("GD_GRADING_KERNEL_UID", raising=False)
+    with settings.use(allow_unsandboxed=True):
+        monkeypatch.setenv("GD_GRADING_KERNEL_UID", "root")
+        now = settings.current()
+        assert now.kernel_uid == "root" and now.allow_unsandboxed
+    assert not settings.current().allow_unsandboxed
+    with pytest.raises(TypeError, match="not a grading setting: kernel_user"):
+        settings.configure(kernel_user="root")
