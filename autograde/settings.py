@@ -90,9 +90,6 @@ SETTINGS: tuple[Setting, ...] = (
             "built-in ones."),
 )
 
-_BY_ENV = {s.env: s for s in SETTINGS}
-
-
 def _parse(setting: Setting, text: str):
     """The value ``text`` gives ``setting``; an empty text is the default."""
     if not text.strip():

@@ -31,10 +31,6 @@ from autograde.assignment.returned import Value
 from autograde.kernel.contract import KERNEL_ENV, kernel_env
 
 
-def cache_dir() -> Path:
-    return settings.current().cache_folder
-
-
 def _cache_key(notebook: str, target: str, needs: tuple[str, ...], key: str) -> str:
     settings = {k: v for k, v in sorted(kernel_env(dict(os.environ)).items())
                 if k.startswith("GD_") or k in KERNEL_ENV}
@@ -47,7 +43,7 @@ def source_values(notebook: str, target: str, needs: tuple[str, ...], key: str, 
                   timeout: int = limits.NOTEBOOK_TIMEOUT) -> dict[str, np.ndarray]:
     """Probe ``target`` on ``needs`` after running the source notebook (cached; see the module); its
     values as ``expect`` declares them (``autograde.assignment.returned.Value``)."""
-    path = cache_dir() / f"{notebook}-{_cache_key(notebook, target, needs, key)}.npz"
+    path = settings.current().cache_folder / f"{notebook}-{_cache_key(notebook, target, needs, key)}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
@@ -68,7 +64,7 @@ def solution_seconds(notebook: str) -> float:
 
 
 def _seconds_file(notebook: str) -> Path:
-    return cache_dir() / f"{notebook}-seconds-{_cache_key(notebook, 'seconds', (), '')}.json"
+    return settings.current().cache_folder / f"{notebook}-seconds-{_cache_key(notebook, 'seconds', (), '')}.json"
 
 
 def _run(notebook: str, target: str | None, needs: tuple[str, ...], expect: dict[str, Value],
