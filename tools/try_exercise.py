@@ -34,30 +34,20 @@ def main() -> int:
         os.environ["GD_GRADING_EXERCISES"] = args.exercise
     import nbformat
 
-    from autograde.assignment.notebook import answer_sources, nbgrader_meta
+    from autograde.assignment.registry import NOTEBOOKS
+    from autograde.demo.examples import build
     from autograde.frontends.nbgrader import course as nbg
 
     module = importlib.import_module(f"{args.exercise}.examples")
     examples = [ex for ex in module.EXAMPLES if not args.only or ex.name in args.only]
     work = Path(tempfile.mkdtemp(prefix="try-exercise-"))
     course = nbg.make_course(work / "course")
-    from autograde.assignment.registry import NOTEBOOKS
-
     for other in (course / "source" / nbg.ASSIGNMENT).glob("*.ipynb"):  # another exercise, not yet listed
         if other.stem not in NOTEBOOKS:
             other.unlink()
     release = nbg.generate_release(course)
-    source = nbformat.read(ROOT / "source" / nbg.ASSIGNMENT / f"{module.NOTEBOOK}.ipynb", as_version=4)
-    solution = answer_sources(source)
     for ex in examples:
-        nb = nbformat.read(release / f"{ex.notebook}.ipynb", as_version=4)
-        answers = {**solution, **{k: v.strip("\n") for k, v in ex.answers.items()}} if ex.solved else {}
-        for cell in nb.cells:
-            meta = nbgrader_meta(cell)
-            if meta.get("solution") and meta.get("grade_id") in answers:
-                cell.source = answers[meta["grade_id"]]
-            elif not meta and cell.get("id") in answers:
-                cell.source = answers[cell["id"]]
+        nb = build(ex, release)
         folder = course / "submitted" / ex.name / nbg.ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{ex.notebook}.ipynb")

@@ -67,9 +67,10 @@ def solution_sources(notebook: str) -> dict[str, str]:
     return answer_sources(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4))
 
 
-def build(example: Example) -> nbformat.NotebookNode:
-    """The released notebook with the example's answers typed into its answer cells."""
-    nb = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{example.notebook}.ipynb", as_version=4)
+def build(example: Example, release: Path = ROOT / "release" / ASSIGNMENT) -> nbformat.NotebookNode:
+    """The released notebook (from ``release``, the repository's by default) with the example's
+    answers typed into its answer cells."""
+    nb = nbformat.read(release / f"{example.notebook}.ipynb", as_version=4)
     if not example.solved:
         return nb
     answers = {**solution_sources(example.notebook),
